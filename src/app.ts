@@ -1,0 +1,110 @@
+// The composition root: database, migrations, first admin, worker and HTTP server, and their orderly shutdown.
+import type { Config } from './config.ts';
+import { openDatabase, type DatabaseHandle } from './db/connect.ts';
+import { migrateToLatest, migrationStatus } from './db/database.ts';
+import { ensureFirstAdmin } from './auth/tokens.ts';
+import { startWorker, type WorkerHandle } from './jobs/worker.ts';
+import { buildServer, type App } from './http/server.ts';
+import type { Readiness } from './http/routes/health.routes.ts';
+import { createMetrics } from './monitoring/metrics.ts';
+import type { Logger } from './logger.ts';
+import { sql } from 'kysely';
+
+export interface RunningFunnelgate {
+  database: DatabaseHandle;
+  server: App | undefined;
+  worker: WorkerHandle | undefined;
+  url: string | undefined;
+  firstAdmin: { email: string; token: string } | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  http: boolean;
+  worker: boolean;
+}
+
+export async function startFunnelgate(
+  config: Config,
+  logger: Logger,
+  options: StartOptions,
+): Promise<RunningFunnelgate> {
+  const database = await openDatabase(config, logger);
+  let worker: WorkerHandle | undefined;
+  let server: App | undefined;
+  try {
+    await migrateToLatest(database.db, database.pool, logger);
+    const admin = await ensureFirstAdmin(database.db, config.bootstrapToken);
+
+    if (options.worker) {
+      worker = await startWorker({
+        db: database.db,
+        pool: database.pool,
+        logger,
+        concurrency: config.workerConcurrency,
+      });
+    }
+    let url: string | undefined;
+    if (options.http) {
+      const metrics = createMetrics();
+      server = await buildServer({
+        config,
+        db: database.db,
+        logger,
+        metrics,
+        readiness: () => checkReadiness(database, worker, options.worker),
+      });
+      url = await server.listen({ port: config.port, host: config.host });
+      url = url.replace('://127.0.0.1', '://localhost');
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      database,
+      server,
+      worker,
+      url,
+      firstAdmin: admin.created ? { email: admin.email, token: admin.token } : undefined,
+      stop() {
+        stopping ??= (async () => {
+          // Order matters: stop taking requests (finishing those in flight), let running jobs finish, then
+          // close the pool and the embedded database.
+          await server?.close();
+          await worker?.stop();
+          await database.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await server?.close().catch(() => undefined);
+    await worker?.stop().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function checkReadiness(
+  database: DatabaseHandle,
+  worker: WorkerHandle | undefined,
+  workerExpected: boolean,
+): Promise<Readiness> {
+  const checks: Readiness['checks'] = {};
+  try {
+    await sql`select 1`.execute(database.db);
+    checks['database'] = { ok: true };
+    const status = await migrationStatus(database.db);
+    checks['migrations'] =
+      status.pending.length === 0
+        ? { ok: true, detail: `${status.applied.length} applied` }
+        : { ok: false, detail: `pending: ${status.pending.join(', ')}` };
+  } catch (error) {
+    checks['database'] = { ok: false, detail: (error as Error).message };
+  }
+  checks['worker'] = workerExpected
+    ? {
+        ok: Boolean(worker?.running),
+        ...(worker?.running ? {} : { detail: 'the job worker is not running' }),
+      }
+    : { ok: true, detail: 'this process runs no worker (started with --no-worker)' };
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
+}

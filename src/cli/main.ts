@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { migrateCommand } from './commands/migrate.command.ts';
+import { startCommand } from './commands/start.command.ts';
+import { tokenCommand } from './commands/token.command.ts';
+import { userCommand } from './commands/user.command.ts';
+import { workerCommand } from './commands/worker.command.ts';
+import { reportError } from './output.ts';
+
+const program = new Command('funnelgate')
+  .description(
+    'AI agents over a B2B sales funnel, with humans in charge.\n\n' +
+      'Settings come from the environment (DATABASE_URL, PORT, HOST, FUNNELGATE_DATA_DIR, LOG_LEVEL, ...) or a\n' +
+      'file named by FUNNELGATE_CONFIG; see the README. Without DATABASE_URL an embedded PostgreSQL is used.\n\n' +
+      'Exit codes: 0 ok, 1 internal error, 2 bad input, 3 bad configuration, 4 not allowed, 5 not found,\n' +
+      '6 conflict, 7 unavailable.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(startCommand());
+program.addCommand(workerCommand());
+program.addCommand(migrateCommand());
+program.addCommand(tokenCommand());
+program.addCommand(userCommand());
+
+const wantsJson = process.argv.includes('--json');
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; usage mistakes exit 2 like any other bad input.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(error, wantsJson);
+  }
+}

@@ -1,0 +1,89 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import { Migrator, type MigrationResult } from 'kysely/migration';
+import pg from 'pg';
+import { Logger as GraphileLogger, runMigrations as runWorkerMigrations } from 'graphile-worker';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { migrations } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+// bigint (int8) stays a string in JS to keep its precision; numeric likewise. Dates are Date objects.
+export function createPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'funnelgate' });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function migrator(db: Db): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'funnelgate_migrations',
+    migrationLockTableName: 'funnelgate_migrations_lock',
+  });
+}
+
+/** Applies our migrations and graphile-worker's. Safe to run from several processes at once (advisory lock). */
+export async function migrateToLatest(db: Db, pool: pg.Pool, logger: Logger): Promise<MigrationResult[]> {
+  const { error, results } = await migrator(db).migrateToLatest();
+  for (const result of results ?? []) {
+    if (result.status === 'Success') logger.info({ migration: result.migrationName }, 'migration applied');
+    if (result.status === 'Error') logger.error({ migration: result.migrationName }, 'migration failed');
+  }
+  if (error) {
+    throw new AppError(
+      'unavailable',
+      `Database migration failed: ${String((error as Error).message ?? error)}`,
+      {
+        migration: results?.find((r) => r.status === 'Error')?.migrationName,
+      },
+    );
+  }
+  await runWorkerMigrations({ pgPool: pool, logger: workerLogger(logger) });
+  return results ?? [];
+}
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+export async function migrationStatus(db: Db): Promise<MigrationStatus> {
+  const all = await migrator(db).getMigrations();
+  return {
+    applied: all.filter((m) => m.executedAt).map((m) => m.name),
+    pending: all.filter((m) => !m.executedAt).map((m) => m.name),
+  };
+}
+
+/** graphile-worker's logger, forwarded into pino so there is one log stream. */
+export function workerLogger(logger: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const child = logger.child({
+      component: 'worker',
+      ...(scope.taskIdentifier ? { task: scope.taskIdentifier } : {}),
+    });
+    const payload = meta ? { meta } : {};
+    switch (level) {
+      case 'error':
+        child.error(payload, message);
+        break;
+      case 'warning':
+        child.warn(payload, message);
+        break;
+      case 'info':
+        child.info(payload, message);
+        break;
+      default:
+        child.debug(payload, message);
+    }
+  });
+}

@@ -1,0 +1,214 @@
+// Table types for Kysely, kept next to the migrations that create them. Generated<T> marks columns with a
+// database default; ColumnType<Select, Insert, Update> where they differ.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T = Record<string, unknown>> = ColumnType<T, T | string | undefined, T | string>;
+/** numeric comes back from node-postgres as a string to keep its precision. */
+type Numeric = ColumnType<string, number | string | null | undefined, number | string | null>;
+
+export interface WorkingHours {
+  days: number[];
+  start: string;
+  end: string;
+}
+
+export interface TerritoriesTable {
+  id: Generated<string>;
+  name: string;
+  region: string;
+  rules: Json;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface TeamsTable {
+  id: Generated<string>;
+  name: string;
+  territory_id: string | null;
+  manager_id: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  name: string;
+  kind: Generated<'human' | 'machine'>;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  team_id: string | null;
+  manager_id: string | null;
+  territory_id: string | null;
+  capacity: Generated<number>;
+  skills: ColumnType<string[], string[] | undefined, string[]>;
+  timezone: Generated<string>;
+  working_hours: Json<WorkingHours>;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_hash: Buffer;
+  display_prefix: string;
+  roles: string[];
+  created_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+}
+
+export interface ProductsTable {
+  id: Generated<string>;
+  sku: string;
+  name: string;
+  family: string | null;
+  list_price: Numeric;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface AccountsTable {
+  id: Generated<string>;
+  domain: string | null;
+  name: string;
+  industry: string | null;
+  employees: number | null;
+  size_band: string | null;
+  annual_revenue: Numeric;
+  region: string | null;
+  country: string | null;
+  tier: string | null;
+  parent_id: string | null;
+  owner_id: string | null;
+  territory_id: string | null;
+  merged_into_id: string | null;
+  attributes: Json;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ContactsTable {
+  id: Generated<string>;
+  account_id: string | null;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  title: string | null;
+  seniority: string | null;
+  department: string | null;
+  lifecycle_stage: Generated<string>;
+  lifecycle_stage_at: Date | null;
+  owner_id: string | null;
+  timezone: string | null;
+  country: string | null;
+  merged_into_id: string | null;
+  attributes: Json;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface OpportunitiesTable {
+  id: Generated<string>;
+  account_id: string | null;
+  product_id: string | null;
+  name: string;
+  stage: string;
+  status: Generated<'open' | 'won' | 'lost'>;
+  amount: Numeric;
+  currency: Generated<string>;
+  owner_id: string | null;
+  opened_at: Timestamp;
+  expected_close_date: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  closed_at: Date | null;
+  attributes: Json;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface OpportunityContactsTable {
+  opportunity_id: string;
+  contact_id: string;
+  role: string | null;
+}
+
+export interface StageHistoryColumns {
+  id: Generated<string>;
+  from_stage: string | null;
+  to_stage: string;
+  changed_at: Timestamp;
+  event_id: string | null;
+}
+export interface ContactStageHistoryTable extends StageHistoryColumns {
+  contact_id: string;
+}
+export interface OpportunityStageHistoryTable extends StageHistoryColumns {
+  opportunity_id: string;
+}
+
+export type IngestChannel = 'http' | 'webhook' | 'csv' | 'nats' | 'simulator' | 'replay';
+
+export interface IngestBatchesTable {
+  id: Generated<string>;
+  source: string;
+  channel: IngestChannel;
+  mapping_version: string | null;
+  description: string | null;
+  created_by: string | null;
+  started_at: CreatedAt;
+  finished_at: Date | null;
+  accepted: Generated<number>;
+  duplicate: Generated<number>;
+  quarantined: Generated<number>;
+}
+
+export interface EventsTable {
+  /** bigint; node-postgres returns it as a string. */
+  id: Generated<string>;
+  source: string;
+  source_event_id: string;
+  type: string;
+  type_known: boolean;
+  occurred_at: Timestamp;
+  received_at: CreatedAt;
+  contact_id: string | null;
+  account_id: string | null;
+  opportunity_id: string | null;
+  subject: string | null;
+  payload: Json<unknown>;
+  batch_id: string | null;
+  mapping_version: string | null;
+}
+
+export interface Database {
+  territories: TerritoriesTable;
+  teams: TeamsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  products: ProductsTable;
+  accounts: AccountsTable;
+  contacts: ContactsTable;
+  opportunities: OpportunitiesTable;
+  opportunity_contacts: OpportunityContactsTable;
+  contact_stage_history: ContactStageHistoryTable;
+  opportunity_stage_history: OpportunityStageHistoryTable;
+  ingest_batches: IngestBatchesTable;
+  events: EventsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type ApiToken = Selectable<ApiTokensTable>;
+export type Account = Selectable<AccountsTable>;
+export type Contact = Selectable<ContactsTable>;
+export type Opportunity = Selectable<OpportunitiesTable>;
+export type StoredEvent = Selectable<EventsTable>;

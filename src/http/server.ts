@@ -1,0 +1,103 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../monitoring/metrics.ts';
+import { registerAuth } from './auth.ts';
+import { registerErrorHandling } from './errors.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.routes.ts';
+import { userRoutes } from './routes/users.routes.ts';
+import { tokenRoutes } from './routes/tokens.routes.ts';
+
+export interface ServerDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: ReadinessCheck;
+}
+
+export type App = FastifyInstance;
+
+export async function buildServer(deps: ServerDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Idle keep-alive sockets close at once on shutdown; requests in flight finish first.
+    forceCloseConnections: 'idle',
+    requestIdHeader: 'x-request-id',
+    // One log line per request, written by our onResponse hook with the route and the user.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  registerAuth(app, { db: deps.db, metrics: deps.metrics });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequestDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        user: request.principal?.email,
+      },
+      'request',
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Funnelgate API',
+        version: '1',
+        description:
+          'AI agents over a B2B sales funnel, with humans in charge. Every route but /healthz and /readyz needs ' +
+          '"Authorization: Bearer <token>". Errors are always { "error": { "code", "message", "details" } }.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'authenticated' } }, async () =>
+    app.swagger(),
+  );
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, config: { access: 'authenticated' } },
+    async (_request, reply) => {
+      void reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
+
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(
+    async (v1) => {
+      await v1.register(userRoutes, { db: deps.db });
+      await v1.register(tokenRoutes, { db: deps.db });
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
