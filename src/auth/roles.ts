@@ -11,6 +11,8 @@ export type Role = z.infer<typeof roleSchema>;
  */
 export const ACCESS = {
   public: [],
+  /** No token: the route authenticates the request itself (webhook HMAC signatures). */
+  signed: [],
   authenticated: ROLES,
   read: ['admin', 'policy_owner', 'reviewer', 'analyst', 'rep'],
   ingest: ['admin', 'ingest'],
@@ -22,7 +24,7 @@ export const ACCESS = {
 export type Access = keyof typeof ACCESS;
 
 export function isAllowed(access: Access, roles: readonly string[]): boolean {
-  if (access === 'public') return true;
+  if (access === 'public' || access === 'signed') return true;
   const allowed: readonly string[] = ACCESS[access];
   return roles.some((role) => allowed.includes(role));
 }

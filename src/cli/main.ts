@@ -24,6 +24,13 @@ program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(userCommand());
 
+// addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
+const throwOnUsageError = (command: Command): void => {
+  command.exitOverride();
+  command.commands.forEach(throwOnUsageError);
+};
+throwOnUsageError(program);
+
 const wantsJson = process.argv.includes('--json');
 try {
   await program.parseAsync(process.argv);

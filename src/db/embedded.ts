@@ -53,6 +53,9 @@ interface RunAs {
 
 const DATABASE_NAME = 'funnelgate';
 
+/** Clusters this process started and has not stopped: a second start in the same process shares them. */
+const startedHere = new Set<string>();
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port?: number;
@@ -76,8 +79,9 @@ export async function startEmbeddedPostgres(options: {
   const ownerFile = path.join(options.dataDir, 'embedded-postgres.owner');
 
   const running = runningClusterPort(clusterDir);
-  if (running && ownerIsAlive(ownerFile)) {
-    // Another funnelgate process (e.g. `funnelgate start`) owns this server: share it, never stop it.
+  if (running && (ownerIsAlive(ownerFile) || startedHere.has(path.resolve(clusterDir)))) {
+    // Another funnelgate process (e.g. `funnelgate start`), or an earlier call in this one, owns this server:
+    // share it, never stop it.
     logger.debug({ dir: clusterDir, port: running }, 'attaching to the running embedded PostgreSQL');
     await ensureDatabase(urlFor(running, 'postgres'), databaseName);
     return { url: urlFor(running, databaseName), port: running, stop: async () => undefined };
@@ -118,6 +122,7 @@ export async function startEmbeddedPostgres(options: {
     );
   }
   writeFileSync(ownerFile, String(process.pid));
+  startedHere.add(path.resolve(clusterDir));
   await ensureDatabase(urlFor(port, 'postgres'), databaseName);
   logger.info({ dir: clusterDir, port }, 'embedded PostgreSQL ready');
 
@@ -131,6 +136,7 @@ export async function startEmbeddedPostgres(options: {
       // "fast": disconnect clients, checkpoint, shut down cleanly; the next start needs no recovery.
       await pgCtl(binaries, runAs, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60']);
       rmSync(ownerFile, { force: true });
+      startedHere.delete(path.resolve(clusterDir));
       logger.info({ dir: clusterDir }, 'embedded PostgreSQL stopped');
     },
   };

@@ -77,6 +77,7 @@ export interface ProductsTable {
 
 export interface AccountsTable {
   id: Generated<string>;
+  field_times: Json<Record<string, string>>;
   domain: string | null;
   name: string;
   industry: string | null;
@@ -97,6 +98,7 @@ export interface AccountsTable {
 
 export interface ContactsTable {
   id: Generated<string>;
+  field_times: Json<Record<string, string>>;
   account_id: string | null;
   email: string | null;
   phone: string | null;
@@ -118,6 +120,7 @@ export interface ContactsTable {
 
 export interface OpportunitiesTable {
   id: Generated<string>;
+  field_times: Json<Record<string, string>>;
   account_id: string | null;
   product_id: string | null;
   name: string;
@@ -186,6 +189,80 @@ export interface EventsTable {
   payload: Json<unknown>;
   batch_id: string | null;
   mapping_version: string | null;
+  contact_keys: ColumnType<string[], string[] | undefined, string[]>;
+  account_keys: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface SourcesTable {
+  name: string;
+  description: string | null;
+  timezone: Generated<string>;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface SourceSecretsTable {
+  id: Generated<string>;
+  source: string;
+  secret: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+}
+
+export interface WebhookReceiptsTable {
+  source: string;
+  webhook_id: string;
+  received_at: CreatedAt;
+}
+
+export type IdentityKind = 'contact' | 'account' | 'opportunity';
+
+export interface IdentityKeysTable {
+  kind: IdentityKind;
+  key: string;
+  entity_id: string;
+  created_at: CreatedAt;
+}
+
+export interface IdentityMergesTable {
+  id: Generated<string>;
+  kind: 'contact' | 'account';
+  survivor_id: string;
+  merged_id: string;
+  evidence: Json<unknown>;
+  moved_keys: string[];
+  merged_at: CreatedAt;
+  merged_by: Generated<string>;
+  unmerged_at: Date | null;
+  unmerged_by: string | null;
+  unmerge_reason: string | null;
+}
+
+export interface QuarantineTable {
+  id: Generated<string>;
+  batch_id: string | null;
+  channel: string;
+  source: string | null;
+  source_event_id: string | null;
+  record_number: number | null;
+  reason_code: string;
+  reason: string;
+  errors: Json<unknown>;
+  raw: Json<unknown>;
+  mapping_version: string | null;
+  status: Generated<'open' | 'replayed' | 'discarded'>;
+  received_at: CreatedAt;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  replay_event_id: string | null;
+}
+
+export interface SimulationRunsTable {
+  id: Generated<string>;
+  seed: number;
+  params: Json<unknown>;
+  ground_truth: Json<unknown>;
+  created_at: CreatedAt;
 }
 
 export interface Database {
@@ -202,6 +279,13 @@ export interface Database {
   opportunity_stage_history: OpportunityStageHistoryTable;
   ingest_batches: IngestBatchesTable;
   events: EventsTable;
+  sources: SourcesTable;
+  source_secrets: SourceSecretsTable;
+  webhook_receipts: WebhookReceiptsTable;
+  identity_keys: IdentityKeysTable;
+  identity_merges: IdentityMergesTable;
+  quarantine: QuarantineTable;
+  simulation_runs: SimulationRunsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -212,3 +296,5 @@ export type Account = Selectable<AccountsTable>;
 export type Contact = Selectable<ContactsTable>;
 export type Opportunity = Selectable<OpportunitiesTable>;
 export type StoredEvent = Selectable<EventsTable>;
+export type QuarantinedRecord = Selectable<QuarantineTable>;
+export type Source = Selectable<SourcesTable>;

@@ -20,7 +20,7 @@ export function registerAuth(app: FastifyInstance, deps: { db: Db; metrics: Metr
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     const access: Access = request.routeOptions.config?.access ?? 'authenticated';
-    if (access === 'public') return;
+    if (access === 'public' || access === 'signed') return;
     const token = bearerToken(request);
     if (!token) {
       deps.metrics.authFailures.inc({ reason: 'missing' });

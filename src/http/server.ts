@@ -16,6 +16,8 @@ import { registerErrorHandling } from './errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.routes.ts';
 import { userRoutes } from './routes/users.routes.ts';
 import { tokenRoutes } from './routes/tokens.routes.ts';
+import { eventRoutes } from './routes/events.routes.ts';
+import { ingestRoutes, webhookRoutes } from './routes/ingest.routes.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -96,6 +98,9 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
     async (v1) => {
       await v1.register(userRoutes, { db: deps.db });
       await v1.register(tokenRoutes, { db: deps.db });
+      await v1.register(eventRoutes, { db: deps.db, config: deps.config });
+      await v1.register(ingestRoutes, { db: deps.db, config: deps.config });
+      await v1.register(webhookRoutes, { db: deps.db, config: deps.config });
     },
     { prefix: '/v1' },
   );

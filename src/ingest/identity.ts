@@ -1,0 +1,221 @@
+// Identity resolution against the database: keys -> canonical contact / account, merges and unmerges.
+// Runs inside the caller's transaction; advisory locks on the keys serialise concurrent ingesters that see
+// the same new person at once (two NATS consumers, say), so neither creates a duplicate.
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { IdentityKind } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+
+type MergeableKind = 'contact' | 'account';
+
+export interface ResolveOptions {
+  /** Create the entity when no key matches; the callback inserts the row and returns its id. */
+  create?: () => Promise<string>;
+  evidence: Record<string, unknown>;
+}
+
+/**
+ * Returns the entity the keys identify (creating it when allowed), attaching all keys to it. When the keys
+ * point at several entities, they are merged into the oldest. Returns null when nothing matches and creation
+ * is not allowed (e.g. a visitor id alone).
+ */
+export async function resolveIdentity(
+  trx: Db,
+  kind: IdentityKind,
+  keys: string[],
+  options: ResolveOptions,
+): Promise<string | null> {
+  if (keys.length === 0) return options.create ? options.create() : null;
+  await lockKeys(trx, kind, keys);
+  const rows = await trx
+    .selectFrom('identity_keys')
+    .select(['key', 'entity_id'])
+    .where('kind', '=', kind)
+    .where('key', 'in', keys)
+    .execute();
+  let entityIds = [...new Set(rows.map((r) => r.entity_id))];
+  let entityId: string | null;
+  if (entityIds.length === 0) {
+    if (!options.create) return null;
+    entityId = await options.create();
+  } else if (entityIds.length === 1 || kind === 'opportunity') {
+    entityId = entityIds[0]!;
+  } else {
+    entityIds = await oldestFirst(trx, kind, entityIds);
+    entityId = entityIds[0]!;
+    for (const mergedId of entityIds.slice(1)) {
+      await mergeEntities(trx, kind, entityId, mergedId, {
+        ...options.evidence,
+        keys: rows.filter((r) => r.entity_id === mergedId || r.entity_id === entityId).map((r) => r.key),
+      });
+    }
+  }
+  const known = new Set(rows.map((r) => r.key));
+  const newKeys = keys.filter((k) => !known.has(k));
+  if (newKeys.length > 0) {
+    await trx
+      .insertInto('identity_keys')
+      .values(newKeys.map((key) => ({ kind, key, entity_id: entityId })))
+      .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())
+      .execute();
+    // A key that is new to this entity may have been seen before on events nobody could attribute then
+    // (a visitor id before the form fill): those events now belong here.
+    if (kind === 'contact') {
+      await sql`update events set contact_id = ${entityId}
+                where contact_id is null and contact_keys && ${newKeys}::text[]`.execute(trx);
+    } else if (kind === 'account') {
+      await sql`update events set account_id = ${entityId}
+                where account_id is null and account_keys && ${newKeys}::text[]`.execute(trx);
+    }
+  }
+  return entityId;
+}
+
+async function lockKeys(trx: Db, kind: IdentityKind, keys: string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort();
+  await sql`select pg_advisory_xact_lock(hashtextextended(${kind} || ':' || k, 0))
+            from unnest(${sorted}::text[]) as k order by k`.execute(trx);
+}
+
+async function oldestFirst(trx: Db, kind: IdentityKind, ids: string[]): Promise<string[]> {
+  const table = kind === 'contact' ? 'contacts' : 'accounts';
+  const rows = await trx.selectFrom(table).select(['id', 'created_at']).where('id', 'in', ids).orderBy('created_at').orderBy('id').execute();
+  return rows.map((r) => r.id);
+}
+
+const CONTACT_FIELDS = ['account_id', 'email', 'phone', 'first_name', 'last_name', 'title', 'seniority', 'department', 'lifecycle_stage', 'owner_id', 'timezone', 'country'] as const;
+const ACCOUNT_FIELDS = ['domain', 'name', 'industry', 'employees', 'size_band', 'annual_revenue', 'region', 'country', 'tier', 'parent_id', 'owner_id', 'territory_id'] as const;
+
+/** Merges `mergedId` into `survivorId`: keys, events, history and references move; the merged row stays, pointing at the survivor. */
+export async function mergeEntities(
+  trx: Db,
+  kind: IdentityKind,
+  survivorId: string,
+  mergedId: string,
+  evidence: Record<string, unknown>,
+): Promise<void> {
+  if (kind === 'opportunity' || survivorId === mergedId) return;
+  const moved = await trx
+    .updateTable('identity_keys')
+    .set({ entity_id: survivorId })
+    .where('kind', '=', kind)
+    .where('entity_id', '=', mergedId)
+    .returning('key')
+    .execute();
+  if (kind === 'contact') {
+    const [survivor, merged] = await Promise.all([
+      trx.selectFrom('contacts').selectAll().where('id', '=', survivorId).executeTakeFirstOrThrow(),
+      trx.selectFrom('contacts').selectAll().where('id', '=', mergedId).executeTakeFirstOrThrow(),
+    ]);
+    await trx.updateTable('contacts').set({ merged_into_id: survivorId, updated_at: new Date() }).where('id', '=', mergedId).execute();
+    await trx.updateTable('contacts').set({ merged_into_id: survivorId }).where('merged_into_id', '=', mergedId).execute();
+    await trx.updateTable('contacts').set(combine(survivor, merged, CONTACT_FIELDS)).where('id', '=', survivorId).execute();
+    await trx.updateTable('events').set({ contact_id: survivorId }).where('contact_id', '=', mergedId).execute();
+    await trx.updateTable('contact_stage_history').set({ contact_id: survivorId }).where('contact_id', '=', mergedId).execute();
+    await sql`insert into opportunity_contacts (opportunity_id, contact_id, role)
+              select opportunity_id, ${survivorId}, role from opportunity_contacts where contact_id = ${mergedId}
+              on conflict do nothing`.execute(trx);
+    await trx.deleteFrom('opportunity_contacts').where('contact_id', '=', mergedId).execute();
+  } else {
+    const [survivor, merged] = await Promise.all([
+      trx.selectFrom('accounts').selectAll().where('id', '=', survivorId).executeTakeFirstOrThrow(),
+      trx.selectFrom('accounts').selectAll().where('id', '=', mergedId).executeTakeFirstOrThrow(),
+    ]);
+    await trx.updateTable('accounts').set({ merged_into_id: survivorId, updated_at: new Date() }).where('id', '=', mergedId).execute();
+    await trx.updateTable('accounts').set({ merged_into_id: survivorId }).where('merged_into_id', '=', mergedId).execute();
+    await trx.updateTable('accounts').set(combine(survivor, merged, ACCOUNT_FIELDS)).where('id', '=', survivorId).execute();
+    await trx.updateTable('events').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
+    await trx.updateTable('contacts').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
+    await trx.updateTable('opportunities').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
+    await trx.updateTable('accounts').set({ parent_id: survivorId }).where('parent_id', '=', mergedId).execute();
+  }
+  await trx
+    .insertInto('identity_merges')
+    .values({ kind, survivor_id: survivorId, merged_id: mergedId, evidence: JSON.stringify(evidence), moved_keys: moved.map((m) => m.key) })
+    .execute();
+}
+
+/** Field by field, the newer value (by its as-of time) wins; a value beats no value. */
+function combine<T extends { field_times: Record<string, string> }>(survivor: T, merged: T, fields: readonly (keyof T & string)[]) {
+  const values: Record<string, unknown> = {};
+  const times = { ...survivor.field_times };
+  for (const field of fields) {
+    const mergedValue = merged[field];
+    if (mergedValue === null || mergedValue === undefined) continue;
+    const survivorTime = survivor.field_times[field];
+    const mergedTime = merged.field_times[field];
+    const survivorEmpty = survivor[field] === null || survivor[field] === undefined;
+    if (survivorEmpty || (mergedTime && (!survivorTime || mergedTime > survivorTime))) {
+      values[field] = mergedValue;
+      if (mergedTime) times[field] = mergedTime;
+    }
+  }
+  return { ...values, field_times: JSON.stringify(times), updated_at: new Date() };
+}
+
+/**
+ * Undoes a merge: the merged entity gets its keys back and is live again, and events are re-attributed from
+ * the identity keys they carried. Values the survivor took over from the merged entity at merge time stay on
+ * the survivor, except a unique identifier (email, domain) that came from it.
+ */
+export async function unmerge(db: Db, mergeId: string, by: string, reason: string) {
+  return db.transaction().execute(async (trx) => {
+    const merge = await trx.selectFrom('identity_merges').selectAll().where('id', '=', mergeId).forUpdate().executeTakeFirst();
+    if (!merge) throw new AppError('not_found', `No merge with id ${mergeId}`);
+    if (merge.unmerged_at) throw new AppError('conflict', `Merge ${mergeId} was already undone at ${merge.unmerged_at.toISOString()}`);
+    const table = merge.kind === 'contact' ? 'contacts' : 'accounts';
+    const survivor = await trx.selectFrom(table).select(['id', 'merged_into_id']).where('id', '=', merge.survivor_id).executeTakeFirstOrThrow();
+    if (survivor.merged_into_id) {
+      throw new AppError('conflict', `The survivor ${survivor.id} was itself merged into ${survivor.merged_into_id} later; undo that merge first`);
+    }
+    await lockKeys(trx, merge.kind, merge.moved_keys);
+    await trx
+      .updateTable('identity_keys')
+      .set({ entity_id: merge.merged_id })
+      .where('kind', '=', merge.kind)
+      .where('key', 'in', merge.moved_keys.length ? merge.moved_keys : ['\u0000'])
+      .where('entity_id', '=', merge.survivor_id)
+      .execute();
+    const survivorKeys = (
+      await trx.selectFrom('identity_keys').select('key').where('kind', '=', merge.kind).where('entity_id', '=', merge.survivor_id).execute()
+    ).map((r) => r.key);
+    if (merge.kind === 'contact') {
+      const merged = await trx.selectFrom('contacts').select(['email']).where('id', '=', merge.merged_id).executeTakeFirstOrThrow();
+      if (merged.email) {
+        await trx.updateTable('contacts').set({ email: null }).where('id', '=', merge.survivor_id).where('email', '=', merged.email).execute();
+      }
+      await trx.updateTable('contacts').set({ merged_into_id: null, updated_at: new Date() }).where('id', '=', merge.merged_id).execute();
+      const movedEvents = await sql<{ id: string }>`
+        update events set contact_id = ${merge.merged_id}
+        where contact_id = ${merge.survivor_id} and contact_keys && ${merge.moved_keys}::text[]
+          and not (contact_keys && ${survivorKeys}::text[])
+        returning id`.execute(trx);
+      const ids = movedEvents.rows.map((r) => r.id);
+      if (ids.length > 0) {
+        await trx.updateTable('contact_stage_history').set({ contact_id: merge.merged_id }).where('event_id', 'in', ids).execute();
+      }
+    } else {
+      const merged = await trx.selectFrom('accounts').select(['domain']).where('id', '=', merge.merged_id).executeTakeFirstOrThrow();
+      if (merged.domain) {
+        await trx.updateTable('accounts').set({ domain: null }).where('id', '=', merge.survivor_id).where('domain', '=', merged.domain).execute();
+      }
+      await trx.updateTable('accounts').set({ merged_into_id: null, updated_at: new Date() }).where('id', '=', merge.merged_id).execute();
+      await sql`update events set account_id = ${merge.merged_id}
+                where account_id = ${merge.survivor_id} and account_keys && ${merge.moved_keys}::text[]
+                  and not (account_keys && ${survivorKeys}::text[])`.execute(trx);
+    }
+    return trx
+      .updateTable('identity_merges')
+      .set({ unmerged_at: new Date(), unmerged_by: by, unmerge_reason: reason })
+      .where('id', '=', mergeId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });
+}
+
+export async function listMerges(db: Db, filter: { entityId?: string; kind?: MergeableKind }) {
+  let query = db.selectFrom('identity_merges').selectAll().orderBy('merged_at', 'desc').limit(500);
+  if (filter.entityId) query = query.where((w) => w.or([w('survivor_id', '=', filter.entityId!), w('merged_id', '=', filter.entityId!)]));
+  if (filter.kind) query = query.where('kind', '=', filter.kind);
+  return query.execute();
+}

@@ -1,0 +1,371 @@
+// The one path every event takes into the system, whatever the channel (HTTP, webhook, CSV, NATS, simulator,
+// quarantine replay): validate, normalise, store idempotently, resolve identities, update entities.
+// Each event is stored whole or not at all (a savepoint per event); bad events go to the quarantine with the
+// reason and their original payload. The result lists what happened to each event, in order.
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { IngestChannel } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } from './catalogue.ts';
+import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
+import { normalizeTimestamp } from './normalize.ts';
+import { projectEvent, type ProjectionContext } from './project.ts';
+import { quarantineRecord, type QuarantineReason } from './quarantine.ts';
+
+export type IngestStatus = 'accepted' | 'duplicate' | 'quarantined';
+
+export interface IngestResult {
+  index: number;
+  status: IngestStatus;
+  source?: string;
+  id?: string;
+  /** The stored event's id (accepted) or the existing one (duplicate). */
+  event_id?: string;
+  quarantine_id?: string;
+  reason_code?: QuarantineReason;
+  reason?: string;
+  warnings?: string[];
+  type_known?: boolean;
+}
+
+export interface IngestReport {
+  batch_id: string;
+  accepted: number;
+  duplicate: number;
+  quarantined: number;
+  results: IngestResult[];
+}
+
+export interface IngestOptions {
+  channel: IngestChannel;
+  createdBy?: string | null;
+  /** Add to an existing batch (CSV import, NATS consumer) instead of opening one per call. */
+  batchId?: string;
+  mappingVersion?: string | null;
+  /** Row numbers (CSV) to keep with quarantined records, by index. */
+  recordNumbers?: number[];
+  description?: string;
+  /**
+   * 'quarantine' (default) stores rejected records; 'report' only reports them — used when replaying a record
+   * that is already in the quarantine, so a second failure does not create a second copy.
+   */
+  onReject?: 'quarantine' | 'report';
+}
+
+interface Prepared {
+  index: number;
+  source: string;
+  id: string;
+  type: string;
+  known: EventType | null;
+  occurredAt: Date;
+  subject: string | null;
+  data: unknown;
+  raw: unknown;
+  /** The identity keys the event carries; stored with it so attribution can be recomputed later. */
+  contactKeys: string[];
+  accountKeys: string[];
+}
+
+const CHUNK = 250;
+
+export async function ingestCloudEvents(db: Db, events: unknown[], options: IngestOptions): Promise<IngestReport> {
+  const batchId = options.batchId ?? (await openBatch(db, options, firstSource(events)));
+  const results: IngestResult[] = new Array(events.length);
+  const sources = new Map<string, { timezone: string; active: boolean } | null>();
+  const prepared: Prepared[] = [];
+  const rejected: { index: number; raw: unknown; source?: string; id?: string; code: QuarantineReason; reason: string; errors: unknown[] }[] = [];
+
+  for (let index = 0; index < events.length; index++) {
+    const raw = events[index];
+    const outcome = await prepare(db, raw, index, sources);
+    if ('code' in outcome) rejected.push({ ...outcome, index, raw });
+    else prepared.push(outcome);
+  }
+
+  for (let start = 0; start < Math.max(prepared.length, rejected.length ? 1 : 0); start += CHUNK) {
+    const chunk = prepared.slice(start, start + CHUNK);
+    const chunkRejected = start === 0 ? rejected : [];
+    await withDeadlockRetry(() =>
+      db.transaction().execute(async (trx) => {
+        const owners = new Map<string, string | null>();
+        for (const event of chunk) results[event.index] = await storeOne(trx, event, batchId, options, owners);
+        for (const bad of chunkRejected) {
+          const id = options.onReject === 'report' ? undefined : await quarantineRecord(trx, {
+            batchId,
+            channel: options.channel,
+            source: bad.source ?? null,
+            sourceEventId: bad.id ?? null,
+            recordNumber: options.recordNumbers?.[bad.index] ?? null,
+            code: bad.code,
+            reason: bad.reason,
+            errors: bad.errors,
+            raw: bad.raw,
+            mappingVersion: options.mappingVersion ?? null,
+          });
+          results[bad.index] = {
+            index: bad.index,
+            status: 'quarantined',
+            ...(bad.source ? { source: bad.source } : {}),
+            ...(bad.id ? { id: bad.id } : {}),
+            ...(id ? { quarantine_id: id } : {}),
+            reason_code: bad.code,
+            reason: bad.reason,
+          };
+        }
+        const counts = countStatuses(results.filter((r, i) => r && (chunk.some((c) => c.index === i) || chunkRejected.some((b) => b.index === i))));
+        await trx
+          .updateTable('ingest_batches')
+          .set({
+            accepted: sql`accepted + ${counts.accepted}`,
+            duplicate: sql`duplicate + ${counts.duplicate}`,
+            quarantined: sql`quarantined + ${counts.quarantined}`,
+            finished_at: new Date(),
+          })
+          .where('id', '=', batchId)
+          .execute();
+      }),
+    );
+  }
+  const counts = countStatuses(results);
+  return { batch_id: batchId, ...counts, results };
+}
+
+function countStatuses(results: (IngestResult | undefined)[]) {
+  let accepted = 0;
+  let duplicate = 0;
+  let quarantined = 0;
+  for (const r of results) {
+    if (r?.status === 'accepted') accepted++;
+    else if (r?.status === 'duplicate') duplicate++;
+    else if (r?.status === 'quarantined') quarantined++;
+  }
+  return { accepted, duplicate, quarantined };
+}
+
+async function prepare(
+  db: Db,
+  raw: unknown,
+  index: number,
+  sources: Map<string, { timezone: string; active: boolean } | null>,
+): Promise<Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string }> {
+  const envelope = cloudEventSchema.safeParse(raw);
+  const loose = (raw ?? {}) as { source?: unknown; id?: unknown };
+  const source = typeof loose.source === 'string' ? loose.source : undefined;
+  const id = typeof loose.id === 'string' ? loose.id : undefined;
+  const ids = { ...(source ? { source } : {}), ...(id ? { id } : {}) };
+  if (!envelope.success) {
+    const errors = envelope.error.issues.map((i) => ({ field: i.path.join('.') || '(event)', message: i.message }));
+    return { code: 'invalid_envelope', reason: `Not a CloudEvents 1.0 event: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors, ...ids };
+  }
+  const event = envelope.data;
+  if (!sources.has(event.source)) {
+    const row = await db.selectFrom('sources').select(['timezone', 'active']).where('name', '=', event.source).executeTakeFirst();
+    sources.set(event.source, row ?? null);
+  }
+  const registered = sources.get(event.source);
+  if (!registered || !registered.active) {
+    return {
+      code: 'unknown_source',
+      reason: registered
+        ? `Source "${event.source}" is deactivated`
+        : `Unknown source "${event.source}": register it (POST /v1/sources or \`funnelgate source add ${event.source}\`), then replay`,
+      errors: [{ field: 'source', message: 'not registered' }],
+      ...ids,
+    };
+  }
+  const occurredAt = normalizeTimestamp(event.time, registered.timezone);
+  if (!occurredAt) {
+    return {
+      code: 'invalid_time',
+      reason: `time "${event.time}" is not an RFC 3339 date-time (e.g. 2024-05-01T09:30:00Z)`,
+      errors: [{ field: 'time', message: 'unparseable' }],
+      ...ids,
+    };
+  }
+  let data: unknown = event.data;
+  let known: EventType | null = null;
+  if (isKnownEventType(event.type)) {
+    const parsed = EVENT_CATALOGUE[event.type].safeParse(event.data);
+    if (!parsed.success) {
+      const errors = parsed.error.issues.map((i) => ({ field: ['data', ...i.path].join('.'), message: i.message }));
+      return {
+        code: 'invalid_data',
+        reason: `data does not match the schema of ${event.type}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+        errors,
+        ...ids,
+      };
+    }
+    data = parsed.data;
+    known = event.type;
+    const identity = contactIdentity((data as { contact?: ContactRef }).contact, event.source);
+    if (identity.problems.length > 0 && !identity.strong) {
+      return {
+        code: 'invalid_identity',
+        reason: `${identity.problems.join('; ')}, and the event has no other way to identify the contact`,
+        errors: identity.problems.map((message) => ({ field: 'data.contact', message })),
+        ...ids,
+      };
+    }
+  } else {
+    // Unknown types are kept as they came; if they carry usable references, they are attributed too.
+    data = looseRefs(event.data);
+  }
+  const refs = data as { contact?: ContactRef; account?: AccountRef };
+  const contact = contactIdentity(refs.contact, event.source);
+  const account = accountIdentity(refs.account, event.source, contact.email);
+  return {
+    index,
+    source: event.source,
+    id: event.id,
+    type: event.type,
+    known,
+    occurredAt,
+    subject: event.subject ?? null,
+    data,
+    raw,
+    contactKeys: contact.keys,
+    accountKeys: account.keys,
+  };
+}
+
+function looseRefs(data: unknown): unknown {
+  if (!data || typeof data !== 'object') return {};
+  const { contact, account } = data as { contact?: unknown; account?: unknown };
+  const refs: Record<string, unknown> = {};
+  const contactRef = EVENT_CATALOGUE['email.opened'].shape.contact.safeParse(contact);
+  if (contactRef.success) refs['contact'] = contactRef.data;
+  const accountRef = EVENT_CATALOGUE['crm.account.created'].shape.account.safeParse(account);
+  if (accountRef.success) refs['account'] = accountRef.data;
+  return refs;
+}
+
+async function storeOne(
+  trx: Db,
+  event: Prepared,
+  batchId: string,
+  options: IngestOptions,
+  owners: Map<string, string | null>,
+): Promise<IngestResult> {
+  const base = { index: event.index, source: event.source, id: event.id, type_known: event.known !== null };
+  await sql`savepoint ingest_event`.execute(trx);
+  try {
+    const inserted = await trx
+      .insertInto('events')
+      .values({
+        source: event.source,
+        source_event_id: event.id,
+        type: event.type,
+        type_known: event.known !== null,
+        occurred_at: event.occurredAt,
+        subject: event.subject,
+        payload: JSON.stringify(event.raw),
+        batch_id: batchId,
+        mapping_version: options.mappingVersion ?? null,
+        contact_keys: event.contactKeys,
+        account_keys: event.accountKeys,
+      })
+      .onConflict((oc) => oc.columns(['source', 'source_event_id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      await sql`release savepoint ingest_event`.execute(trx);
+      const existing = await trx
+        .selectFrom('events')
+        .select('id')
+        .where('source', '=', event.source)
+        .where('source_event_id', '=', event.id)
+        .executeTakeFirst();
+      return { ...base, status: 'duplicate', ...(existing ? { event_id: existing.id } : {}) };
+    }
+    const ctx: ProjectionContext = {
+      trx,
+      source: event.source,
+      eventId: inserted.id,
+      sourceEventId: event.id,
+      occurredAt: event.occurredAt,
+      owners,
+    };
+    const attribution = await projectEvent(ctx, event.known, event.data);
+    await trx
+      .updateTable('events')
+      .set({
+        contact_id: attribution.contactId,
+        account_id: attribution.accountId,
+        opportunity_id: attribution.opportunityId,
+      })
+      .where('id', '=', inserted.id)
+      .execute();
+    await sql`release savepoint ingest_event`.execute(trx);
+    return { ...base, status: 'accepted', event_id: inserted.id, ...(attribution.warnings.length ? { warnings: attribution.warnings } : {}) };
+  } catch (error) {
+    await sql`rollback to savepoint ingest_event`.execute(trx);
+    if (isRetryable(error)) throw error;
+    const reason = `Could not be applied: ${(error as Error).message}`;
+    if (options.onReject === 'report') return { ...base, status: 'quarantined', reason_code: 'processing_failed', reason };
+    const id = await quarantineRecord(trx, {
+      batchId,
+      channel: options.channel,
+      source: event.source,
+      sourceEventId: event.id,
+      recordNumber: options.recordNumbers?.[event.index] ?? null,
+      code: 'processing_failed',
+      reason,
+      errors: [],
+      raw: event.raw,
+      mappingVersion: options.mappingVersion ?? null,
+    });
+    return { ...base, status: 'quarantined', quarantine_id: id, reason_code: 'processing_failed', reason };
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '40P01' || code === '40001';
+}
+
+async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= 5) throw error;
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+    }
+  }
+}
+
+function firstSource(events: unknown[]): string {
+  const first = events.find((e) => e && typeof e === 'object' && typeof (e as { source?: unknown }).source === 'string') as
+    | { source: string }
+    | undefined;
+  return first?.source ?? 'unknown';
+}
+
+export async function openBatch(
+  db: Db,
+  options: Pick<IngestOptions, 'channel' | 'createdBy' | 'mappingVersion' | 'description'>,
+  source: string,
+): Promise<string> {
+  const row = await db
+    .insertInto('ingest_batches')
+    .values({
+      source,
+      channel: options.channel,
+      created_by: options.createdBy ?? null,
+      mapping_version: options.mappingVersion ?? null,
+      description: options.description ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export function assertBatchSize(count: number, max: number): void {
+  if (count === 0) throw new AppError('bad_request', 'The batch is empty; send at least one event');
+  if (count > max) {
+    throw new AppError('payload_too_large', `The batch has ${count} events; the limit is ${max}. Split it into smaller batches.`, {
+      limit: max,
+    });
+  }
+}
