@@ -155,6 +155,15 @@ export const EVENT_CATALOGUE = {
   'support.ticket_opened': ticketData,
   'support.ticket_updated': ticketData,
   'support.ticket_closed': ticketData,
+  /** A known outcome (a label for training): "converted", "won", "subscribed"... from CSV outcome columns or a CRM. */
+  'outcome.observed': z.object({
+    contact: contactRefSchema.optional(),
+    account: accountRefSchema.optional(),
+    opportunity: opportunityRef.optional(),
+    name: z.string().trim().min(1).max(100),
+    value: z.union([z.string().max(500), z.number(), z.boolean(), z.null()]),
+    positive: z.boolean().optional().describe('Whether the value counts as the positive class'),
+  }),
   'product.usage': contactEvent.extend({
     feature: z.string().trim().min(1).max(200),
     quantity: z.number().min(0).default(1),
