@@ -26,7 +26,9 @@ export const accountRefSchema = z
   .strict();
 
 const optionalText = (max = 300) => z.string().trim().max(max).optional();
-const money = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'must be a number')]).transform(Number);
+const money = z
+  .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'must be a number')])
+  .transform(Number);
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 
 const contactAttributes = {
@@ -99,7 +101,11 @@ const webData = z.object({
 const meetingData = contactEvent.extend({
   meeting_id: optionalText(200),
   scheduled_for: z.iso.datetime({ offset: true }).optional(),
-  duration_minutes: z.number().min(0).max(24 * 60).optional(),
+  duration_minutes: z
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .optional(),
   opportunity: opportunityRef.optional(),
 });
 
@@ -120,7 +126,10 @@ export const EVENT_CATALOGUE = {
   'crm.contact.owner_changed': contactEvent.extend({ owner_email: z.string().trim().max(320) }),
   'crm.account.created': accountEntity,
   'crm.account.updated': accountEntity,
-  'crm.account.owner_changed': z.object({ account: accountRefSchema, owner_email: z.string().trim().max(320) }),
+  'crm.account.owner_changed': z.object({
+    account: accountRefSchema,
+    owner_email: z.string().trim().max(320),
+  }),
   'crm.opportunity.created': opportunityEntity,
   'crm.opportunity.updated': opportunityEntity,
   'crm.opportunity.stage_changed': z.object({
@@ -131,7 +140,10 @@ export const EVENT_CATALOGUE = {
     status: z.enum(['open', 'won', 'lost']).optional(),
     amount: money.optional(),
   }),
-  'crm.opportunity.owner_changed': z.object({ opportunity: opportunityRef, owner_email: z.string().trim().max(320) }),
+  'crm.opportunity.owner_changed': z.object({
+    opportunity: opportunityRef,
+    owner_email: z.string().trim().max(320),
+  }),
   'email.sent': emailData,
   'email.delivered': emailData,
   'email.opened': emailData,
@@ -149,7 +161,11 @@ export const EVENT_CATALOGUE = {
   'meeting.no_show': meetingData,
   'call.logged': contactEvent.extend({
     direction: z.enum(['inbound', 'outbound']).optional(),
-    duration_seconds: z.number().min(0).max(24 * 3600).optional(),
+    duration_seconds: z
+      .number()
+      .min(0)
+      .max(24 * 3600)
+      .optional(),
     outcome: optionalText(100),
   }),
   'support.ticket_opened': ticketData,

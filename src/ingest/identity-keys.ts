@@ -31,7 +31,11 @@ export interface AccountIdentity {
   name?: string;
 }
 
-export function contactIdentity(ref: ContactRef | undefined, source: string, country?: string): ContactIdentity {
+export function contactIdentity(
+  ref: ContactRef | undefined,
+  source: string,
+  country?: string,
+): ContactIdentity {
   const identity: ContactIdentity = { keys: [], strong: false, problems: [] };
   if (!ref) return identity;
   if (ref.crm_id) identity.keys.push(`crm:${source}:${ref.crm_id}`);
@@ -56,10 +60,15 @@ export function contactIdentity(ref: ContactRef | undefined, source: string, cou
   return identity;
 }
 
-export function accountIdentity(ref: AccountRef | undefined, source: string, contactEmail?: string): AccountIdentity {
+export function accountIdentity(
+  ref: AccountRef | undefined,
+  source: string,
+  contactEmail?: string,
+): AccountIdentity {
   const identity: AccountIdentity = { keys: [] };
   if (ref?.crm_id) identity.keys.push(`crm:${source}:${ref.crm_id}`);
-  const domain = companyDomain(ref?.domain) ?? companyDomain(ref?.website) ?? companyDomainFromEmail(contactEmail);
+  const domain =
+    companyDomain(ref?.domain) ?? companyDomain(ref?.website) ?? companyDomainFromEmail(contactEmail);
   if (domain) {
     identity.domain = domain;
     identity.keys.push(`domain:${domain}`);

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { IdentityKind } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import type { FieldWriter } from './field-writer.ts';
 
 type MergeableKind = 'contact' | 'account';
 
@@ -12,6 +13,10 @@ export interface ResolveOptions {
   /** Create the entity when no key matches; the callback inserts the row and returns its id. */
   create?: () => Promise<string>;
   evidence: Record<string, unknown>;
+  /** kind:key -> entity id for this transaction; spares the lookups for keys already resolved. */
+  cache?: Map<string, string>;
+  /** Pending attribute writes, flushed before a merge reads the rows it combines. */
+  writer?: FieldWriter;
 }
 
 /**
@@ -26,6 +31,11 @@ export async function resolveIdentity(
   options: ResolveOptions,
 ): Promise<string | null> {
   if (keys.length === 0) return options.create ? options.create() : null;
+  const cache = options.cache;
+  if (cache) {
+    const cached = new Set(keys.map((k) => cache.get(`${kind}:${k}`)));
+    if (cached.size === 1 && !cached.has(undefined)) return [...cached][0]!;
+  }
   await lockKeys(trx, kind, keys);
   const rows = await trx
     .selectFrom('identity_keys')
@@ -41,6 +51,7 @@ export async function resolveIdentity(
   } else if (entityIds.length === 1 || kind === 'opportunity') {
     entityId = entityIds[0]!;
   } else {
+    await options.writer?.flush(trx);
     entityIds = await oldestFirst(trx, kind, entityIds);
     entityId = entityIds[0]!;
     for (const mergedId of entityIds.slice(1)) {
@@ -48,6 +59,9 @@ export async function resolveIdentity(
         ...options.evidence,
         keys: rows.filter((r) => r.entity_id === mergedId || r.entity_id === entityId).map((r) => r.key),
       });
+      if (cache) {
+        for (const [key, id] of cache) if (id === mergedId) cache.set(key, entityId);
+      }
     }
   }
   const known = new Set(rows.map((r) => r.key));
@@ -58,16 +72,16 @@ export async function resolveIdentity(
       .values(newKeys.map((key) => ({ kind, key, entity_id: entityId })))
       .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())
       .execute();
-    // A key that is new to this entity may have been seen before on events nobody could attribute then
-    // (a visitor id before the form fill): those events now belong here.
-    if (kind === 'contact') {
+    // A visitor id that is new to this contact may have been seen before on events nobody could attribute
+    // then (page views before the form fill): those events now belong here. Strong keys (CRM id, email,
+    // phone) always create their contact, so only visitor ids can have waiting events.
+    const weakKeys = newKeys.filter((k) => k.startsWith('anon:'));
+    if (kind === 'contact' && weakKeys.length > 0) {
       await sql`update events set contact_id = ${entityId}
-                where contact_id is null and contact_keys && ${newKeys}::text[]`.execute(trx);
-    } else if (kind === 'account') {
-      await sql`update events set account_id = ${entityId}
-                where account_id is null and account_keys && ${newKeys}::text[]`.execute(trx);
+                where contact_id is null and contact_keys && ${weakKeys}::text[]`.execute(trx);
     }
   }
+  if (cache) for (const key of keys) cache.set(`${kind}:${key}`, entityId);
   return entityId;
 }
 
@@ -79,12 +93,44 @@ async function lockKeys(trx: Db, kind: IdentityKind, keys: string[]): Promise<vo
 
 async function oldestFirst(trx: Db, kind: IdentityKind, ids: string[]): Promise<string[]> {
   const table = kind === 'contact' ? 'contacts' : 'accounts';
-  const rows = await trx.selectFrom(table).select(['id', 'created_at']).where('id', 'in', ids).orderBy('created_at').orderBy('id').execute();
+  const rows = await trx
+    .selectFrom(table)
+    .select(['id', 'created_at'])
+    .where('id', 'in', ids)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => r.id);
 }
 
-const CONTACT_FIELDS = ['account_id', 'email', 'phone', 'first_name', 'last_name', 'title', 'seniority', 'department', 'lifecycle_stage', 'owner_id', 'timezone', 'country'] as const;
-const ACCOUNT_FIELDS = ['domain', 'name', 'industry', 'employees', 'size_band', 'annual_revenue', 'region', 'country', 'tier', 'parent_id', 'owner_id', 'territory_id'] as const;
+const CONTACT_FIELDS = [
+  'account_id',
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'title',
+  'seniority',
+  'department',
+  'lifecycle_stage',
+  'owner_id',
+  'timezone',
+  'country',
+] as const;
+const ACCOUNT_FIELDS = [
+  'domain',
+  'name',
+  'industry',
+  'employees',
+  'size_band',
+  'annual_revenue',
+  'region',
+  'country',
+  'tier',
+  'parent_id',
+  'owner_id',
+  'territory_id',
+] as const;
 
 /** Merges `mergedId` into `survivorId`: keys, events, history and references move; the merged row stays, pointing at the survivor. */
 export async function mergeEntities(
@@ -107,11 +153,31 @@ export async function mergeEntities(
       trx.selectFrom('contacts').selectAll().where('id', '=', survivorId).executeTakeFirstOrThrow(),
       trx.selectFrom('contacts').selectAll().where('id', '=', mergedId).executeTakeFirstOrThrow(),
     ]);
-    await trx.updateTable('contacts').set({ merged_into_id: survivorId, updated_at: new Date() }).where('id', '=', mergedId).execute();
-    await trx.updateTable('contacts').set({ merged_into_id: survivorId }).where('merged_into_id', '=', mergedId).execute();
-    await trx.updateTable('contacts').set(combine(survivor, merged, CONTACT_FIELDS)).where('id', '=', survivorId).execute();
-    await trx.updateTable('events').set({ contact_id: survivorId }).where('contact_id', '=', mergedId).execute();
-    await trx.updateTable('contact_stage_history').set({ contact_id: survivorId }).where('contact_id', '=', mergedId).execute();
+    await trx
+      .updateTable('contacts')
+      .set({ merged_into_id: survivorId, updated_at: new Date() })
+      .where('id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('contacts')
+      .set({ merged_into_id: survivorId })
+      .where('merged_into_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('contacts')
+      .set(combine(survivor, merged, CONTACT_FIELDS))
+      .where('id', '=', survivorId)
+      .execute();
+    await trx
+      .updateTable('events')
+      .set({ contact_id: survivorId })
+      .where('contact_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('contact_stage_history')
+      .set({ contact_id: survivorId })
+      .where('contact_id', '=', mergedId)
+      .execute();
     await sql`insert into opportunity_contacts (opportunity_id, contact_id, role)
               select opportunity_id, ${survivorId}, role from opportunity_contacts where contact_id = ${mergedId}
               on conflict do nothing`.execute(trx);
@@ -121,22 +187,60 @@ export async function mergeEntities(
       trx.selectFrom('accounts').selectAll().where('id', '=', survivorId).executeTakeFirstOrThrow(),
       trx.selectFrom('accounts').selectAll().where('id', '=', mergedId).executeTakeFirstOrThrow(),
     ]);
-    await trx.updateTable('accounts').set({ merged_into_id: survivorId, updated_at: new Date() }).where('id', '=', mergedId).execute();
-    await trx.updateTable('accounts').set({ merged_into_id: survivorId }).where('merged_into_id', '=', mergedId).execute();
-    await trx.updateTable('accounts').set(combine(survivor, merged, ACCOUNT_FIELDS)).where('id', '=', survivorId).execute();
-    await trx.updateTable('events').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
-    await trx.updateTable('contacts').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
-    await trx.updateTable('opportunities').set({ account_id: survivorId }).where('account_id', '=', mergedId).execute();
-    await trx.updateTable('accounts').set({ parent_id: survivorId }).where('parent_id', '=', mergedId).execute();
+    await trx
+      .updateTable('accounts')
+      .set({ merged_into_id: survivorId, updated_at: new Date() })
+      .where('id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('accounts')
+      .set({ merged_into_id: survivorId })
+      .where('merged_into_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('accounts')
+      .set(combine(survivor, merged, ACCOUNT_FIELDS))
+      .where('id', '=', survivorId)
+      .execute();
+    await trx
+      .updateTable('events')
+      .set({ account_id: survivorId })
+      .where('account_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('contacts')
+      .set({ account_id: survivorId })
+      .where('account_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('opportunities')
+      .set({ account_id: survivorId })
+      .where('account_id', '=', mergedId)
+      .execute();
+    await trx
+      .updateTable('accounts')
+      .set({ parent_id: survivorId })
+      .where('parent_id', '=', mergedId)
+      .execute();
   }
   await trx
     .insertInto('identity_merges')
-    .values({ kind, survivor_id: survivorId, merged_id: mergedId, evidence: JSON.stringify(evidence), moved_keys: moved.map((m) => m.key) })
+    .values({
+      kind,
+      survivor_id: survivorId,
+      merged_id: mergedId,
+      evidence: JSON.stringify(evidence),
+      moved_keys: moved.map((m) => m.key),
+    })
     .execute();
 }
 
 /** Field by field, the newer value (by its as-of time) wins; a value beats no value. */
-function combine<T extends { field_times: Record<string, string> }>(survivor: T, merged: T, fields: readonly (keyof T & string)[]) {
+function combine<T extends { field_times: Record<string, string> }>(
+  survivor: T,
+  merged: T,
+  fields: readonly (keyof T & string)[],
+) {
   const values: Record<string, unknown> = {};
   const times = { ...survivor.field_times };
   for (const field of fields) {
@@ -160,13 +264,29 @@ function combine<T extends { field_times: Record<string, string> }>(survivor: T,
  */
 export async function unmerge(db: Db, mergeId: string, by: string, reason: string) {
   return db.transaction().execute(async (trx) => {
-    const merge = await trx.selectFrom('identity_merges').selectAll().where('id', '=', mergeId).forUpdate().executeTakeFirst();
+    const merge = await trx
+      .selectFrom('identity_merges')
+      .selectAll()
+      .where('id', '=', mergeId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!merge) throw new AppError('not_found', `No merge with id ${mergeId}`);
-    if (merge.unmerged_at) throw new AppError('conflict', `Merge ${mergeId} was already undone at ${merge.unmerged_at.toISOString()}`);
+    if (merge.unmerged_at)
+      throw new AppError(
+        'conflict',
+        `Merge ${mergeId} was already undone at ${merge.unmerged_at.toISOString()}`,
+      );
     const table = merge.kind === 'contact' ? 'contacts' : 'accounts';
-    const survivor = await trx.selectFrom(table).select(['id', 'merged_into_id']).where('id', '=', merge.survivor_id).executeTakeFirstOrThrow();
+    const survivor = await trx
+      .selectFrom(table)
+      .select(['id', 'merged_into_id'])
+      .where('id', '=', merge.survivor_id)
+      .executeTakeFirstOrThrow();
     if (survivor.merged_into_id) {
-      throw new AppError('conflict', `The survivor ${survivor.id} was itself merged into ${survivor.merged_into_id} later; undo that merge first`);
+      throw new AppError(
+        'conflict',
+        `The survivor ${survivor.id} was itself merged into ${survivor.merged_into_id} later; undo that merge first`,
+      );
     }
     await lockKeys(trx, merge.kind, merge.moved_keys);
     await trx
@@ -177,14 +297,32 @@ export async function unmerge(db: Db, mergeId: string, by: string, reason: strin
       .where('entity_id', '=', merge.survivor_id)
       .execute();
     const survivorKeys = (
-      await trx.selectFrom('identity_keys').select('key').where('kind', '=', merge.kind).where('entity_id', '=', merge.survivor_id).execute()
+      await trx
+        .selectFrom('identity_keys')
+        .select('key')
+        .where('kind', '=', merge.kind)
+        .where('entity_id', '=', merge.survivor_id)
+        .execute()
     ).map((r) => r.key);
     if (merge.kind === 'contact') {
-      const merged = await trx.selectFrom('contacts').select(['email']).where('id', '=', merge.merged_id).executeTakeFirstOrThrow();
+      const merged = await trx
+        .selectFrom('contacts')
+        .select(['email'])
+        .where('id', '=', merge.merged_id)
+        .executeTakeFirstOrThrow();
       if (merged.email) {
-        await trx.updateTable('contacts').set({ email: null }).where('id', '=', merge.survivor_id).where('email', '=', merged.email).execute();
+        await trx
+          .updateTable('contacts')
+          .set({ email: null })
+          .where('id', '=', merge.survivor_id)
+          .where('email', '=', merged.email)
+          .execute();
       }
-      await trx.updateTable('contacts').set({ merged_into_id: null, updated_at: new Date() }).where('id', '=', merge.merged_id).execute();
+      await trx
+        .updateTable('contacts')
+        .set({ merged_into_id: null, updated_at: new Date() })
+        .where('id', '=', merge.merged_id)
+        .execute();
       const movedEvents = await sql<{ id: string }>`
         update events set contact_id = ${merge.merged_id}
         where contact_id = ${merge.survivor_id} and contact_keys && ${merge.moved_keys}::text[]
@@ -192,14 +330,31 @@ export async function unmerge(db: Db, mergeId: string, by: string, reason: strin
         returning id`.execute(trx);
       const ids = movedEvents.rows.map((r) => r.id);
       if (ids.length > 0) {
-        await trx.updateTable('contact_stage_history').set({ contact_id: merge.merged_id }).where('event_id', 'in', ids).execute();
+        await trx
+          .updateTable('contact_stage_history')
+          .set({ contact_id: merge.merged_id })
+          .where('event_id', 'in', ids)
+          .execute();
       }
     } else {
-      const merged = await trx.selectFrom('accounts').select(['domain']).where('id', '=', merge.merged_id).executeTakeFirstOrThrow();
+      const merged = await trx
+        .selectFrom('accounts')
+        .select(['domain'])
+        .where('id', '=', merge.merged_id)
+        .executeTakeFirstOrThrow();
       if (merged.domain) {
-        await trx.updateTable('accounts').set({ domain: null }).where('id', '=', merge.survivor_id).where('domain', '=', merged.domain).execute();
+        await trx
+          .updateTable('accounts')
+          .set({ domain: null })
+          .where('id', '=', merge.survivor_id)
+          .where('domain', '=', merged.domain)
+          .execute();
       }
-      await trx.updateTable('accounts').set({ merged_into_id: null, updated_at: new Date() }).where('id', '=', merge.merged_id).execute();
+      await trx
+        .updateTable('accounts')
+        .set({ merged_into_id: null, updated_at: new Date() })
+        .where('id', '=', merge.merged_id)
+        .execute();
       await sql`update events set account_id = ${merge.merged_id}
                 where account_id = ${merge.survivor_id} and account_keys && ${merge.moved_keys}::text[]
                   and not (account_keys && ${survivorKeys}::text[])`.execute(trx);
@@ -215,7 +370,10 @@ export async function unmerge(db: Db, mergeId: string, by: string, reason: strin
 
 export async function listMerges(db: Db, filter: { entityId?: string; kind?: MergeableKind }) {
   let query = db.selectFrom('identity_merges').selectAll().orderBy('merged_at', 'desc').limit(500);
-  if (filter.entityId) query = query.where((w) => w.or([w('survivor_id', '=', filter.entityId!), w('merged_id', '=', filter.entityId!)]));
+  if (filter.entityId)
+    query = query.where((w) =>
+      w.or([w('survivor_id', '=', filter.entityId!), w('merged_id', '=', filter.entityId!)]),
+    );
   if (filter.kind) query = query.where('kind', '=', filter.kind);
   return query.execute();
 }

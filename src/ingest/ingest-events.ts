@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } from './catalogue.ts';
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
+import { createFieldWriter, type FieldWriter } from './field-writer.ts';
 import { projectEvent, type ProjectionContext } from './project.ts';
 import { quarantineRecord, type QuarantineReason } from './quarantine.ts';
 
@@ -69,12 +70,24 @@ interface Prepared {
 
 const CHUNK = 250;
 
-export async function ingestCloudEvents(db: Db, events: unknown[], options: IngestOptions): Promise<IngestReport> {
+export async function ingestCloudEvents(
+  db: Db,
+  events: unknown[],
+  options: IngestOptions,
+): Promise<IngestReport> {
   const batchId = options.batchId ?? (await openBatch(db, options, firstSource(events)));
   const results: IngestResult[] = new Array(events.length);
   const sources = new Map<string, { timezone: string; active: boolean } | null>();
   const prepared: Prepared[] = [];
-  const rejected: { index: number; raw: unknown; source?: string; id?: string; code: QuarantineReason; reason: string; errors: unknown[] }[] = [];
+  const rejected: {
+    index: number;
+    raw: unknown;
+    source?: string;
+    id?: string;
+    code: QuarantineReason;
+    reason: string;
+    errors: unknown[];
+  }[] = [];
 
   for (let index = 0; index < events.length; index++) {
     const raw = events[index];
@@ -88,21 +101,37 @@ export async function ingestCloudEvents(db: Db, events: unknown[], options: Inge
     const chunkRejected = start === 0 ? rejected : [];
     await withDeadlockRetry(() =>
       db.transaction().execute(async (trx) => {
-        const owners = new Map<string, string | null>();
-        for (const event of chunk) results[event.index] = await storeOne(trx, event, batchId, options, owners);
+        const caches = newCaches();
+        await sql`savepoint ingest_chunk`.execute(trx);
+        try {
+          for (const result of await storeChunk(trx, chunk, batchId, options, caches))
+            results[result.index] = result;
+          await sql`release savepoint ingest_chunk`.execute(trx);
+        } catch (error) {
+          if (isRetryable(error)) throw error;
+          // Something in this chunk cannot be applied: redo it one event at a time, so only the bad event is
+          // quarantined and every other event is stored whole.
+          await sql`rollback to savepoint ingest_chunk`.execute(trx);
+          const slow = newCaches();
+          for (const event of chunk)
+            results[event.index] = await storeOne(trx, event, batchId, options, slow);
+        }
         for (const bad of chunkRejected) {
-          const id = options.onReject === 'report' ? undefined : await quarantineRecord(trx, {
-            batchId,
-            channel: options.channel,
-            source: bad.source ?? null,
-            sourceEventId: bad.id ?? null,
-            recordNumber: options.recordNumbers?.[bad.index] ?? null,
-            code: bad.code,
-            reason: bad.reason,
-            errors: bad.errors,
-            raw: bad.raw,
-            mappingVersion: options.mappingVersion ?? null,
-          });
+          const id =
+            options.onReject === 'report'
+              ? undefined
+              : await quarantineRecord(trx, {
+                  batchId,
+                  channel: options.channel,
+                  source: bad.source ?? null,
+                  sourceEventId: bad.id ?? null,
+                  recordNumber: options.recordNumbers?.[bad.index] ?? null,
+                  code: bad.code,
+                  reason: bad.reason,
+                  errors: bad.errors,
+                  raw: bad.raw,
+                  mappingVersion: options.mappingVersion ?? null,
+                });
           results[bad.index] = {
             index: bad.index,
             status: 'quarantined',
@@ -113,7 +142,11 @@ export async function ingestCloudEvents(db: Db, events: unknown[], options: Inge
             reason: bad.reason,
           };
         }
-        const counts = countStatuses(results.filter((r, i) => r && (chunk.some((c) => c.index === i) || chunkRejected.some((b) => b.index === i))));
+        const counts = countStatuses(
+          results.filter(
+            (r, i) => r && (chunk.some((c) => c.index === i) || chunkRejected.some((b) => b.index === i)),
+          ),
+        );
         await trx
           .updateTable('ingest_batches')
           .set({
@@ -148,19 +181,33 @@ async function prepare(
   raw: unknown,
   index: number,
   sources: Map<string, { timezone: string; active: boolean } | null>,
-): Promise<Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string }> {
+): Promise<
+  Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string }
+> {
   const envelope = cloudEventSchema.safeParse(raw);
   const loose = (raw ?? {}) as { source?: unknown; id?: unknown };
   const source = typeof loose.source === 'string' ? loose.source : undefined;
   const id = typeof loose.id === 'string' ? loose.id : undefined;
   const ids = { ...(source ? { source } : {}), ...(id ? { id } : {}) };
   if (!envelope.success) {
-    const errors = envelope.error.issues.map((i) => ({ field: i.path.join('.') || '(event)', message: i.message }));
-    return { code: 'invalid_envelope', reason: `Not a CloudEvents 1.0 event: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors, ...ids };
+    const errors = envelope.error.issues.map((i) => ({
+      field: i.path.join('.') || '(event)',
+      message: i.message,
+    }));
+    return {
+      code: 'invalid_envelope',
+      reason: `Not a CloudEvents 1.0 event: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+      errors,
+      ...ids,
+    };
   }
   const event = envelope.data;
   if (!sources.has(event.source)) {
-    const row = await db.selectFrom('sources').select(['timezone', 'active']).where('name', '=', event.source).executeTakeFirst();
+    const row = await db
+      .selectFrom('sources')
+      .select(['timezone', 'active'])
+      .where('name', '=', event.source)
+      .executeTakeFirst();
     sources.set(event.source, row ?? null);
   }
   const registered = sources.get(event.source);
@@ -183,12 +230,15 @@ async function prepare(
       ...ids,
     };
   }
-  let data: unknown = event.data;
+  let data: unknown;
   let known: EventType | null = null;
   if (isKnownEventType(event.type)) {
     const parsed = EVENT_CATALOGUE[event.type].safeParse(event.data);
     if (!parsed.success) {
-      const errors = parsed.error.issues.map((i) => ({ field: ['data', ...i.path].join('.'), message: i.message }));
+      const errors = parsed.error.issues.map((i) => ({
+        field: ['data', ...i.path].join('.'),
+        message: i.message,
+      }));
       return {
         code: 'invalid_data',
         reason: `data does not match the schema of ${event.type}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
@@ -240,12 +290,153 @@ function looseRefs(data: unknown): unknown {
   return refs;
 }
 
+interface Caches {
+  owners: Map<string, string | null>;
+  identities: Map<string, string>;
+  writer: FieldWriter;
+}
+
+function newCaches(): Caches {
+  return { owners: new Map(), identities: new Map(), writer: createFieldWriter() };
+}
+
+/**
+ * The fast path for a chunk: one INSERT for all events (duplicates fall out of ON CONFLICT), identity
+ * resolution and entity changes with per-transaction caches, one UPDATE for all attributions.
+ */
+async function storeChunk(
+  trx: Db,
+  chunk: Prepared[],
+  batchId: string,
+  options: IngestOptions,
+  caches: Caches,
+): Promise<IngestResult[]> {
+  if (chunk.length === 0) return [];
+  const rows = chunk.map((e) => ({
+    source: e.source,
+    source_event_id: e.id,
+    type: e.type,
+    type_known: e.known !== null,
+    occurred_at: e.occurredAt.toISOString(),
+    subject: e.subject,
+    payload: e.raw,
+    contact_keys: e.contactKeys,
+    account_keys: e.accountKeys,
+  }));
+  const inserted = await sql<{ id: string; source: string; source_event_id: string }>`
+    insert into events (source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
+                        mapping_version, contact_keys, account_keys)
+    select x.source, x.source_event_id, x.type, x.type_known, x.occurred_at, x.subject, x.payload,
+           ${batchId}::uuid, ${options.mappingVersion ?? null}::text,
+           array(select jsonb_array_elements_text(x.contact_keys)), array(select jsonb_array_elements_text(x.account_keys))
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(source text, source_event_id text, type text,
+         type_known boolean, occurred_at timestamptz, subject text, payload jsonb, contact_keys jsonb, account_keys jsonb)
+    on conflict (source, source_event_id) do nothing
+    returning id, source, source_event_id`.execute(trx);
+  const newIds = new Map(inserted.rows.map((r) => [`${r.source}\u0000${r.source_event_id}`, r.id]));
+  await prefetchIdentities(trx, chunk, caches.identities);
+  const results: IngestResult[] = [];
+  const attributions: {
+    id: string;
+    contact_id: string | null;
+    account_id: string | null;
+    opportunity_id: string | null;
+  }[] = [];
+  const duplicates: Prepared[] = [];
+  for (const event of chunk) {
+    const key = `${event.source}\u0000${event.id}`;
+    const eventId = newIds.get(key);
+    if (!eventId) {
+      duplicates.push(event);
+      continue;
+    }
+    // The first copy of an id within one request is the one stored; later copies are duplicates.
+    newIds.delete(key);
+    const ctx: ProjectionContext = {
+      trx,
+      source: event.source,
+      eventId,
+      sourceEventId: event.id,
+      occurredAt: event.occurredAt,
+      ...caches,
+    };
+    const attribution = await projectEvent(ctx, event.known, event.data);
+    attributions.push({
+      id: eventId,
+      contact_id: attribution.contactId,
+      account_id: attribution.accountId,
+      opportunity_id: attribution.opportunityId,
+    });
+    results.push({
+      index: event.index,
+      source: event.source,
+      id: event.id,
+      type_known: event.known !== null,
+      status: 'accepted',
+      event_id: eventId,
+      ...(attribution.warnings.length ? { warnings: attribution.warnings } : {}),
+    });
+  }
+  await caches.writer.flush(trx);
+  if (attributions.length > 0) {
+    // coalesce: an event of this chunk may already have been re-attributed by a later one (visitor id -> email).
+    await sql`update events e set contact_id = coalesce(x.contact_id, e.contact_id), account_id = coalesce(x.account_id, e.account_id),
+                                 opportunity_id = coalesce(x.opportunity_id, e.opportunity_id)
+              from jsonb_to_recordset(${JSON.stringify(attributions)}::jsonb)
+                   as x(id bigint, contact_id uuid, account_id uuid, opportunity_id uuid)
+              where e.id = x.id`.execute(trx);
+  }
+  if (duplicates.length > 0) {
+    const existing = await sql<{ id: string; source: string; source_event_id: string }>`
+      select e.id, e.source, e.source_event_id from events e
+      join jsonb_to_recordset(${JSON.stringify(duplicates.map((d) => ({ source: d.source, source_event_id: d.id })))}::jsonb)
+           as x(source text, source_event_id text) on e.source = x.source and e.source_event_id = x.source_event_id`.execute(
+      trx,
+    );
+    const byKey = new Map(existing.rows.map((r) => [`${r.source}\u0000${r.source_event_id}`, r.id]));
+    for (const event of duplicates) {
+      const eventId = byKey.get(`${event.source}\u0000${event.id}`);
+      results.push({
+        index: event.index,
+        source: event.source,
+        id: event.id,
+        type_known: event.known !== null,
+        status: 'duplicate',
+        ...(eventId ? { event_id: eventId } : {}),
+      });
+    }
+  }
+  return results;
+}
+
+/** Locks and loads every identity key the chunk's events carry, in two statements instead of two per event. */
+async function prefetchIdentities(trx: Db, chunk: Prepared[], cache: Map<string, string>): Promise<void> {
+  const wanted = new Set<string>();
+  for (const event of chunk) {
+    for (const key of event.contactKeys) wanted.add(`contact:${key}`);
+    for (const key of event.accountKeys) wanted.add(`account:${key}`);
+  }
+  if (wanted.size === 0) return;
+  const all = [...wanted].sort();
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${all}::text[]) as k order by k`.execute(
+    trx,
+  );
+  const keysOf = (kind: string) =>
+    all.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
+  const found = await sql<{ kind: string; key: string; entity_id: string }>`
+    select kind, key, entity_id from identity_keys
+    where (kind = 'contact' and key = any(${keysOf('contact')}::text[])) or (kind = 'account' and key = any(${keysOf('account')}::text[]))`.execute(
+    trx,
+  );
+  for (const row of found.rows) cache.set(`${row.kind}:${row.key}`, row.entity_id);
+}
+
 async function storeOne(
   trx: Db,
   event: Prepared,
   batchId: string,
   options: IngestOptions,
-  owners: Map<string, string | null>,
+  caches: Caches,
 ): Promise<IngestResult> {
   const base = { index: event.index, source: event.source, id: event.id, type_known: event.known !== null };
   await sql`savepoint ingest_event`.execute(trx);
@@ -284,9 +475,10 @@ async function storeOne(
       eventId: inserted.id,
       sourceEventId: event.id,
       occurredAt: event.occurredAt,
-      owners,
+      ...caches,
     };
     const attribution = await projectEvent(ctx, event.known, event.data);
+    await caches.writer.flush(trx);
     await trx
       .updateTable('events')
       .set({
@@ -297,12 +489,21 @@ async function storeOne(
       .where('id', '=', inserted.id)
       .execute();
     await sql`release savepoint ingest_event`.execute(trx);
-    return { ...base, status: 'accepted', event_id: inserted.id, ...(attribution.warnings.length ? { warnings: attribution.warnings } : {}) };
+    return {
+      ...base,
+      status: 'accepted',
+      event_id: inserted.id,
+      ...(attribution.warnings.length ? { warnings: attribution.warnings } : {}),
+    };
   } catch (error) {
     await sql`rollback to savepoint ingest_event`.execute(trx);
     if (isRetryable(error)) throw error;
+    // What this event cached or queued is gone with the savepoint.
+    caches.identities.clear();
+    caches.writer = createFieldWriter();
     const reason = `Could not be applied: ${(error as Error).message}`;
-    if (options.onReject === 'report') return { ...base, status: 'quarantined', reason_code: 'processing_failed', reason };
+    if (options.onReject === 'report')
+      return { ...base, status: 'quarantined', reason_code: 'processing_failed', reason };
     const id = await quarantineRecord(trx, {
       batchId,
       channel: options.channel,
@@ -336,9 +537,9 @@ async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function firstSource(events: unknown[]): string {
-  const first = events.find((e) => e && typeof e === 'object' && typeof (e as { source?: unknown }).source === 'string') as
-    | { source: string }
-    | undefined;
+  const first = events.find(
+    (e) => e && typeof e === 'object' && typeof (e as { source?: unknown }).source === 'string',
+  ) as { source: string } | undefined;
   return first?.source ?? 'unknown';
 }
 
@@ -364,8 +565,12 @@ export async function openBatch(
 export function assertBatchSize(count: number, max: number): void {
   if (count === 0) throw new AppError('bad_request', 'The batch is empty; send at least one event');
   if (count > max) {
-    throw new AppError('payload_too_large', `The batch has ${count} events; the limit is ${max}. Split it into smaller batches.`, {
-      limit: max,
-    });
+    throw new AppError(
+      'payload_too_large',
+      `The batch has ${count} events; the limit is ${max}. Split it into smaller batches.`,
+      {
+        limit: max,
+      },
+    );
   }
 }

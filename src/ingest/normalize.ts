@@ -7,14 +7,21 @@ const EMAIL_PATTERN = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]
 /** Lower-cased and trimmed, or undefined when it is not an email address at all. */
 export function normalizeEmail(value: string | undefined | null): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const email = value.trim().toLowerCase().replace(/^mailto:/, '');
+  const email = value
+    .trim()
+    .toLowerCase()
+    .replace(/^mailto:/, '');
   return EMAIL_PATTERN.test(email) ? email : undefined;
 }
 
 /** E.164 (+14155550100), or undefined when the number cannot be parsed. */
-export function normalizePhone(value: string | undefined | null, defaultCountry?: string): string | undefined {
+export function normalizePhone(
+  value: string | undefined | null,
+  defaultCountry?: string,
+): string | undefined {
   if (!value || !value.trim()) return undefined;
-  const country = defaultCountry && /^[A-Z]{2}$/.test(defaultCountry) ? (defaultCountry as CountryCode) : undefined;
+  const country =
+    defaultCountry && /^[A-Z]{2}$/.test(defaultCountry) ? (defaultCountry as CountryCode) : undefined;
   const parsed = parsePhoneNumberFromString(value.trim(), country ? { defaultCountry: country } : undefined);
   return parsed && parsed.isPossible() ? parsed.number : undefined;
 }
@@ -65,8 +72,24 @@ export function normalizeTimestamp(value: string, timeZone = 'UTC'): Date | unde
   const match = LOCAL_DATE_TIME.exec(text);
   if (!match) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0'] = match;
-  const parts = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), Number(frac.padEnd(3, '0').slice(0, 3))] as const;
-  if (parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[2] > 31 || parts[3] > 23 || parts[4] > 59 || parts[5] > 60) {
+  const parts = [
+    Number(y),
+    Number(mo),
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    Number(frac.padEnd(3, '0').slice(0, 3)),
+  ] as const;
+  if (
+    parts[1] < 1 ||
+    parts[1] > 12 ||
+    parts[2] < 1 ||
+    parts[2] > 31 ||
+    parts[3] > 23 ||
+    parts[4] > 59 ||
+    parts[5] > 60
+  ) {
     return undefined;
   }
   return zonedTimeToUtc(parts, timeZone);
@@ -106,7 +129,14 @@ export function offsetMs(instant: number, timeZone: string): number {
   for (const part of formatter.formatToParts(new Date(instant))) {
     if (part.type !== 'literal') values[part.type] = Number(part.value);
   }
-  const wall = Date.UTC(values['year']!, values['month']! - 1, values['day']!, values['hour']!, values['minute']!, values['second']!);
+  const wall = Date.UTC(
+    values['year']!,
+    values['month']! - 1,
+    values['day']!,
+    values['hour']!,
+    values['minute']!,
+    values['second']!,
+  );
   return wall - Math.floor(instant / 1000) * 1000;
 }
 

@@ -4,8 +4,15 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { EventData, EventType } from './catalogue.ts';
+import type { FieldWriter, WriteRule } from './field-writer.ts';
 import { resolveIdentity } from './identity.ts';
-import { accountIdentity, contactIdentity, opportunityKey, type AccountRef, type ContactRef } from './identity-keys.ts';
+import {
+  accountIdentity,
+  contactIdentity,
+  opportunityKey,
+  type AccountRef,
+  type ContactRef,
+} from './identity-keys.ts';
 
 export interface ProjectionContext {
   trx: Db;
@@ -15,6 +22,10 @@ export interface ProjectionContext {
   occurredAt: Date;
   /** Cache of owner email -> user id for the batch. */
   owners: Map<string, string | null>;
+  /** identity key -> entity id, valid for the transaction (the keys stay locked until it commits). */
+  identities: Map<string, string>;
+  writer: FieldWriter;
+  eventType?: string | null;
 }
 
 export interface Attribution {
@@ -29,35 +40,35 @@ export interface Attribution {
 type Table = 'contacts' | 'accounts' | 'opportunities';
 
 /** Sets the given fields where this event is at least as recent as the value's current as-of time. */
-export async function applyFields(ctx: ProjectionContext, table: Table, id: string, values: Record<string, unknown>): Promise<void> {
-  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return;
-  const row = await ctx.trx.selectFrom(table).select('field_times').where('id', '=', id).executeTakeFirstOrThrow();
-  const times = row.field_times ?? {};
-  const at = ctx.occurredAt.toISOString();
-  const set: Record<string, unknown> = {};
-  for (const [field, value] of entries) {
-    const current = times[field];
-    // Ties are broken by event id so two events at the same instant still give one answer.
-    const stamp = `${at}#${ctx.sourceEventId}`;
-    if (current === undefined || stamp >= current) {
-      set[field] = value;
-      times[field] = stamp;
-    }
-  }
-  if (Object.keys(set).length === 0) return;
-  await ctx.trx
-    .updateTable(table)
-    .set({ ...set, field_times: JSON.stringify(times), updated_at: new Date() })
-    .where('id', '=', id)
-    .execute();
+export async function applyFields(
+  ctx: ProjectionContext,
+  table: Table,
+  id: string,
+  values: Record<string, unknown>,
+  rule: WriteRule = 'latest',
+): Promise<void> {
+  // Ties are broken by event id so two events at the same instant still give one answer.
+  ctx.writer.set(table, id, values, `${ctx.occurredAt.toISOString()}#${ctx.sourceEventId}`, rule);
 }
 
-async function ownerId(ctx: ProjectionContext, email: string | undefined, warnings: string[]): Promise<string | null | undefined> {
+/** CRM records are the system of record for identity fields; other events only fill gaps (see field-writer). */
+function identityRule(ctx: ProjectionContext): WriteRule {
+  return ctx.eventType?.startsWith('crm.') ? 'latest' : 'earliest';
+}
+
+async function ownerId(
+  ctx: ProjectionContext,
+  email: string | undefined,
+  warnings: string[],
+): Promise<string | null | undefined> {
   if (!email) return undefined;
   const key = email.trim().toLowerCase();
   if (!ctx.owners.has(key)) {
-    const user = await ctx.trx.selectFrom('users').select('id').where(sql`lower(email)`, '=', key).executeTakeFirst();
+    const user = await ctx.trx
+      .selectFrom('users')
+      .select('id')
+      .where(sql`lower(email)`, '=', key)
+      .executeTakeFirst();
     ctx.owners.set(key, user?.id ?? null);
   }
   const id = ctx.owners.get(key) ?? null;
@@ -65,48 +76,76 @@ async function ownerId(ctx: ProjectionContext, email: string | undefined, warnin
   return id ?? undefined;
 }
 
-export async function resolveAccount(ctx: ProjectionContext, ref: AccountRef | undefined, contactEmail?: string) {
+export async function resolveAccount(
+  ctx: ProjectionContext,
+  ref: AccountRef | undefined,
+  contactEmail?: string,
+) {
   const identity = accountIdentity(ref, ctx.source, contactEmail);
   if (identity.keys.length === 0) return { id: null, keys: [] as string[] };
   const id = await resolveIdentity(ctx.trx, 'account', identity.keys, {
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
+    cache: ctx.identities,
+    writer: ctx.writer,
     create: async () => {
       const row = await ctx.trx
         .insertInto('accounts')
-        .values({ name: identity.name ?? identity.domain ?? 'Unknown account', domain: identity.domain ?? null })
+        .values({
+          name: identity.name ?? identity.domain ?? 'Unknown account',
+          domain: identity.domain ?? null,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       return row.id;
     },
   });
   if (id) {
-    await applyFields(ctx, 'accounts', id, {
-      ...(identity.domain ? { domain: identity.domain } : {}),
-      ...(identity.name ? { name: identity.name } : {}),
-    });
+    await applyFields(
+      ctx,
+      'accounts',
+      id,
+      {
+        ...(identity.domain ? { domain: identity.domain } : {}),
+        ...(identity.name ? { name: identity.name } : {}),
+      },
+      identityRule(ctx),
+    );
   }
   return { id, keys: identity.keys };
 }
 
 export async function resolveContact(ctx: ProjectionContext, ref: ContactRef | undefined, country?: string) {
   const identity = contactIdentity(ref, ctx.source, country);
-  if (identity.keys.length === 0) return { id: null, keys: [] as string[], email: undefined as string | undefined };
+  if (identity.keys.length === 0)
+    return { id: null, keys: [] as string[], email: undefined as string | undefined };
   const id = await resolveIdentity(ctx.trx, 'contact', identity.keys, {
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
+    cache: ctx.identities,
+    writer: ctx.writer,
     ...(identity.strong
       ? {
           create: async () => {
-            const row = await ctx.trx.insertInto('contacts').defaultValues().returning('id').executeTakeFirstOrThrow();
+            const row = await ctx.trx
+              .insertInto('contacts')
+              .defaultValues()
+              .returning('id')
+              .executeTakeFirstOrThrow();
             return row.id;
           },
         }
       : {}),
   });
   if (id && (identity.email || identity.phone)) {
-    await applyFields(ctx, 'contacts', id, {
-      ...(identity.email ? { email: identity.email } : {}),
-      ...(identity.phone ? { phone: identity.phone } : {}),
-    });
+    await applyFields(
+      ctx,
+      'contacts',
+      id,
+      {
+        ...(identity.email ? { email: identity.email } : {}),
+        ...(identity.phone ? { phone: identity.phone } : {}),
+      },
+      identityRule(ctx),
+    );
   }
   return { id, keys: identity.keys, email: identity.email };
 }
@@ -115,6 +154,8 @@ async function resolveOpportunity(ctx: ProjectionContext, crmId: string): Promis
   const key = opportunityKey(crmId, ctx.source);
   const id = await resolveIdentity(ctx.trx, 'opportunity', [key], {
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
+    cache: ctx.identities,
+    writer: ctx.writer,
     create: async () => {
       const row = await ctx.trx
         .insertInto('opportunities')
@@ -128,18 +169,31 @@ async function resolveOpportunity(ctx: ProjectionContext, crmId: string): Promis
 }
 
 /** Identity and entity changes for one accepted event. */
-export async function projectEvent(ctx: ProjectionContext, type: EventType | null, data: unknown): Promise<Attribution> {
+export async function projectEvent(
+  ctx: ProjectionContext,
+  type: EventType | null,
+  data: unknown,
+): Promise<Attribution> {
+  ctx.eventType = type;
   const warnings: string[] = [];
-  const refs = (data ?? {}) as { contact?: ContactRef; account?: AccountRef; opportunity?: { crm_id: string } };
+  const refs = (data ?? {}) as {
+    contact?: ContactRef;
+    account?: AccountRef;
+    opportunity?: { crm_id: string };
+  };
   const country = (data as { country?: string } | undefined)?.country;
-  const contact = await resolveContact(ctx, refs.contact, country && /^[A-Z]{2}$/.test(country) ? country : undefined);
+  const contact = await resolveContact(
+    ctx,
+    refs.contact,
+    country && /^[A-Z]{2}$/.test(country) ? country : undefined,
+  );
   const account = await resolveAccount(ctx, refs.account, contact.email);
   let opportunityId: string | null = null;
   if (refs.opportunity?.crm_id) opportunityId = await resolveOpportunity(ctx, refs.opportunity.crm_id);
 
   if (contact.id && account.id) {
     // A contact's account follows the latest event that names one.
-    await applyFields(ctx, 'contacts', contact.id, { account_id: account.id });
+    await applyFields(ctx, 'contacts', contact.id, { account_id: account.id }, identityRule(ctx));
   }
 
   switch (type) {
@@ -158,18 +212,23 @@ export async function projectEvent(ctx: ProjectionContext, type: EventType | nul
           owner_id: await ownerId(ctx, d.owner_email, warnings),
           ...(d.attributes ? { attributes: JSON.stringify(d.attributes) } : {}),
         });
-        if (d.lifecycle_stage) await changeContactStage(ctx, contact.id, undefined, d.lifecycle_stage.toLowerCase());
+        if (d.lifecycle_stage)
+          await changeContactStage(ctx, contact.id, undefined, d.lifecycle_stage.toLowerCase());
       }
       break;
     }
     case 'crm.contact.stage_changed': {
       const d = data as EventData<'crm.contact.stage_changed'>;
-      if (contact.id) await changeContactStage(ctx, contact.id, d.from_stage?.toLowerCase(), d.to_stage.toLowerCase());
+      if (contact.id)
+        await changeContactStage(ctx, contact.id, d.from_stage?.toLowerCase(), d.to_stage.toLowerCase());
       break;
     }
     case 'crm.contact.owner_changed': {
       const d = data as EventData<'crm.contact.owner_changed'>;
-      if (contact.id) await applyFields(ctx, 'contacts', contact.id, { owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null });
+      if (contact.id)
+        await applyFields(ctx, 'contacts', contact.id, {
+          owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null,
+        });
       break;
     }
     case 'crm.account.created':
@@ -194,7 +253,10 @@ export async function projectEvent(ctx: ProjectionContext, type: EventType | nul
     }
     case 'crm.account.owner_changed': {
       const d = data as EventData<'crm.account.owner_changed'>;
-      if (account.id) await applyFields(ctx, 'accounts', account.id, { owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null });
+      if (account.id)
+        await applyFields(ctx, 'accounts', account.id, {
+          owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null,
+        });
       break;
     }
     case 'crm.opportunity.created':
@@ -214,11 +276,20 @@ export async function projectEvent(ctx: ProjectionContext, type: EventType | nul
         ...(d.attributes ? { attributes: JSON.stringify(d.attributes) } : {}),
       });
       // Opened is the earliest time anyone says the opportunity existed.
-      const openedAt = d.opened_at ? new Date(d.opened_at) : type === 'crm.opportunity.created' ? ctx.occurredAt : undefined;
+      const openedAt = d.opened_at
+        ? new Date(d.opened_at)
+        : type === 'crm.opportunity.created'
+          ? ctx.occurredAt
+          : undefined;
       if (openedAt) {
-        await ctx.trx.updateTable('opportunities').set({ opened_at: sql`least(opened_at, ${openedAt})` }).where('id', '=', opportunityId).execute();
+        await ctx.trx
+          .updateTable('opportunities')
+          .set({ opened_at: sql`least(opened_at, ${openedAt})` })
+          .where('id', '=', opportunityId)
+          .execute();
       }
-      if (d.stage) await changeOpportunityStage(ctx, opportunityId, undefined, d.stage, d.status, d.closed_at);
+      if (d.stage)
+        await changeOpportunityStage(ctx, opportunityId, undefined, d.stage, d.status, d.closed_at);
       for (const member of d.contacts ?? []) {
         const person = await resolveContact(ctx, member.contact);
         if (person.id) {
@@ -235,13 +306,17 @@ export async function projectEvent(ctx: ProjectionContext, type: EventType | nul
       const d = data as EventData<'crm.opportunity.stage_changed'>;
       if (!opportunityId) break;
       if (account.id) await applyFields(ctx, 'opportunities', opportunityId, { account_id: account.id });
-      if (d.amount !== undefined) await applyFields(ctx, 'opportunities', opportunityId, { amount: d.amount });
+      if (d.amount !== undefined)
+        await applyFields(ctx, 'opportunities', opportunityId, { amount: d.amount });
       await changeOpportunityStage(ctx, opportunityId, d.from_stage, d.to_stage, d.status);
       break;
     }
     case 'crm.opportunity.owner_changed': {
       const d = data as EventData<'crm.opportunity.owner_changed'>;
-      if (opportunityId) await applyFields(ctx, 'opportunities', opportunityId, { owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null });
+      if (opportunityId)
+        await applyFields(ctx, 'opportunities', opportunityId, {
+          owner_id: (await ownerId(ctx, d.owner_email, warnings)) ?? null,
+        });
       break;
     }
     default:
@@ -257,10 +332,21 @@ export async function projectEvent(ctx: ProjectionContext, type: EventType | nul
   };
 }
 
-async function changeContactStage(ctx: ProjectionContext, contactId: string, from: string | undefined, to: string) {
+async function changeContactStage(
+  ctx: ProjectionContext,
+  contactId: string,
+  from: string | undefined,
+  to: string,
+) {
   await ctx.trx
     .insertInto('contact_stage_history')
-    .values({ contact_id: contactId, from_stage: from ?? null, to_stage: to, changed_at: ctx.occurredAt, event_id: ctx.eventId })
+    .values({
+      contact_id: contactId,
+      from_stage: from ?? null,
+      to_stage: to,
+      changed_at: ctx.occurredAt,
+      event_id: ctx.eventId,
+    })
     .execute();
   await applyFields(ctx, 'contacts', contactId, { lifecycle_stage: to, lifecycle_stage_at: ctx.occurredAt });
 }
@@ -278,7 +364,13 @@ async function changeOpportunityStage(
 ) {
   await ctx.trx
     .insertInto('opportunity_stage_history')
-    .values({ opportunity_id: opportunityId, from_stage: from ?? null, to_stage: to, changed_at: ctx.occurredAt, event_id: ctx.eventId })
+    .values({
+      opportunity_id: opportunityId,
+      from_stage: from ?? null,
+      to_stage: to,
+      changed_at: ctx.occurredAt,
+      event_id: ctx.eventId,
+    })
     .execute();
   const derived = status ?? (CLOSED_WON.test(to) ? 'won' : CLOSED_LOST.test(to) ? 'lost' : 'open');
   await applyFields(ctx, 'opportunities', opportunityId, {
@@ -288,7 +380,11 @@ async function changeOpportunityStage(
   });
 }
 
-async function productFor(ctx: ProjectionContext, sku: string | undefined, name: string | undefined): Promise<string | undefined> {
+async function productFor(
+  ctx: ProjectionContext,
+  sku: string | undefined,
+  name: string | undefined,
+): Promise<string | undefined> {
   if (!sku && !name) return undefined;
   const key = sku ?? name!.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const row = await ctx.trx

@@ -60,14 +60,20 @@ export interface QuarantineFilter {
 }
 
 export async function listQuarantine(db: Db, filter: QuarantineFilter): Promise<QuarantinedRecord[]> {
-  let query = db.selectFrom('quarantine').selectAll().orderBy('received_at').orderBy('id').limit(filter.limit);
+  let query = db
+    .selectFrom('quarantine')
+    .selectAll()
+    .orderBy('received_at')
+    .orderBy('id')
+    .limit(filter.limit);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.reasonCode) query = query.where('reason_code', '=', filter.reasonCode);
   if (filter.source) query = query.where('source', '=', filter.source);
   if (filter.batchId) query = query.where('batch_id', '=', filter.batchId);
   if (filter.after) {
     const [time, id] = filter.after.split('|');
-    if (!time || !id) throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'cursor' });
+    if (!time || !id)
+      throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'cursor' });
     query = query.where(sql<boolean>`(received_at, id) > (${new Date(time)}, ${id}::uuid)`);
   }
   return query.execute();

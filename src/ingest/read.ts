@@ -17,7 +17,12 @@ export interface EventFilter {
 
 /** Newest first; keyset pagination on (occurred_at, id), so pages stay stable while events arrive. */
 export async function listEvents(db: Db, filter: EventFilter) {
-  let query = db.selectFrom('events').selectAll().orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
+  let query = db
+    .selectFrom('events')
+    .selectAll()
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
   if (filter.contactId) query = query.where('contact_id', '=', await liveContactId(db, filter.contactId));
   if (filter.accountId) query = query.where('account_id', '=', await liveAccountId(db, filter.accountId));
   if (filter.type) query = query.where('type', '=', filter.type);
@@ -28,7 +33,9 @@ export async function listEvents(db: Db, filter: EventFilter) {
     const [time, id] = filter.cursor.split('|');
     const date = time ? new Date(time) : undefined;
     if (!date || Number.isNaN(date.getTime()) || !id || !/^\d+$/.test(id)) {
-      throw new AppError('validation_failed', 'cursor is not one this API returned; start again without it', { field: 'cursor' });
+      throw new AppError('validation_failed', 'cursor is not one this API returned; start again without it', {
+        field: 'cursor',
+      });
     }
     query = query.where(sql<boolean>`(occurred_at, id) < (${date}, ${id}::bigint)`);
   }
@@ -41,11 +48,19 @@ export function eventCursor(event: { occurred_at: Date; id: string }): string {
 
 /** A merged id keeps working: it is followed to the surviving entity. */
 async function liveContactId(db: Db, id: string): Promise<string> {
-  const row = await db.selectFrom('contacts').select(['id', 'merged_into_id']).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('contacts')
+    .select(['id', 'merged_into_id'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row?.merged_into_id ?? id;
 }
 async function liveAccountId(db: Db, id: string): Promise<string> {
-  const row = await db.selectFrom('accounts').select(['id', 'merged_into_id']).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('accounts')
+    .select(['id', 'merged_into_id'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row?.merged_into_id ?? id;
 }
 
@@ -56,15 +71,35 @@ export async function getEvent(db: Db, id: string) {
 }
 
 export async function getContactView(db: Db, requestedId: string) {
-  const requested = await db.selectFrom('contacts').selectAll().where('id', '=', requestedId).executeTakeFirst();
+  const requested = await db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('id', '=', requestedId)
+    .executeTakeFirst();
   if (!requested) throw new AppError('not_found', `No contact with id ${requestedId}`);
   const contact = requested.merged_into_id
-    ? await db.selectFrom('contacts').selectAll().where('id', '=', requested.merged_into_id).executeTakeFirstOrThrow()
+    ? await db
+        .selectFrom('contacts')
+        .selectAll()
+        .where('id', '=', requested.merged_into_id)
+        .executeTakeFirstOrThrow()
     : requested;
   const [keys, mergedIds, account, events] = await Promise.all([
-    db.selectFrom('identity_keys').select(['key', 'created_at']).where('kind', '=', 'contact').where('entity_id', '=', contact.id).orderBy('key').execute(),
+    db
+      .selectFrom('identity_keys')
+      .select(['key', 'created_at'])
+      .where('kind', '=', 'contact')
+      .where('entity_id', '=', contact.id)
+      .orderBy('key')
+      .execute(),
     db.selectFrom('contacts').select('id').where('merged_into_id', '=', contact.id).execute(),
-    contact.account_id ? db.selectFrom('accounts').select(['id', 'name', 'domain']).where('id', '=', contact.account_id).executeTakeFirst() : undefined,
+    contact.account_id
+      ? db
+          .selectFrom('accounts')
+          .select(['id', 'name', 'domain'])
+          .where('id', '=', contact.account_id)
+          .executeTakeFirst()
+      : undefined,
     db
       .selectFrom('events')
       .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('occurred_at').as('last_at')])
@@ -83,15 +118,34 @@ export async function getContactView(db: Db, requestedId: string) {
 }
 
 export async function getAccountView(db: Db, requestedId: string) {
-  const requested = await db.selectFrom('accounts').selectAll().where('id', '=', requestedId).executeTakeFirst();
+  const requested = await db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('id', '=', requestedId)
+    .executeTakeFirst();
   if (!requested) throw new AppError('not_found', `No account with id ${requestedId}`);
   const account = requested.merged_into_id
-    ? await db.selectFrom('accounts').selectAll().where('id', '=', requested.merged_into_id).executeTakeFirstOrThrow()
+    ? await db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('id', '=', requested.merged_into_id)
+        .executeTakeFirstOrThrow()
     : requested;
   const [keys, mergedIds, contacts, opportunities] = await Promise.all([
-    db.selectFrom('identity_keys').select('key').where('kind', '=', 'account').where('entity_id', '=', account.id).orderBy('key').execute(),
+    db
+      .selectFrom('identity_keys')
+      .select('key')
+      .where('kind', '=', 'account')
+      .where('entity_id', '=', account.id)
+      .orderBy('key')
+      .execute(),
     db.selectFrom('accounts').select('id').where('merged_into_id', '=', account.id).execute(),
-    db.selectFrom('contacts').select((eb) => eb.fn.countAll<string>().as('n')).where('account_id', '=', account.id).where('merged_into_id', 'is', null).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('contacts')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('account_id', '=', account.id)
+      .where('merged_into_id', 'is', null)
+      .executeTakeFirstOrThrow(),
     db
       .selectFrom('opportunities')
       .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
@@ -119,7 +173,11 @@ export async function getEventLineage(db: Db, id: string) {
   const event = await getEvent(db, id);
   const batch = event.batch_id ? await getBatch(db, event.batch_id) : null;
   const createdBy = batch?.created_by
-    ? await db.selectFrom('users').select(['id', 'email']).where('id', '=', batch.created_by).executeTakeFirst()
+    ? await db
+        .selectFrom('users')
+        .select(['id', 'email'])
+        .where('id', '=', batch.created_by)
+        .executeTakeFirst()
     : undefined;
   const merges = await db
     .selectFrom('identity_merges')
@@ -142,7 +200,14 @@ export async function getEventLineage(db: Db, id: string) {
     received_at: event.received_at,
     mapping_version: event.mapping_version,
     batch: batch
-      ? { id: batch.id, channel: batch.channel, source: batch.source, started_at: batch.started_at, created_by: createdBy?.email ?? null, description: batch.description }
+      ? {
+          id: batch.id,
+          channel: batch.channel,
+          source: batch.source,
+          started_at: batch.started_at,
+          created_by: createdBy?.email ?? null,
+          description: batch.description,
+        }
       : null,
     attribution: {
       contact_id: event.contact_id,

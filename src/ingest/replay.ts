@@ -21,15 +21,24 @@ export async function replayQuarantined(
   options: { by: string; corrected?: unknown; transform?: (raw: unknown) => unknown },
 ): Promise<ReplayOutcome> {
   const record = await getQuarantined(db, id);
-  if (record.status !== 'open') throw new AppError('conflict', `Quarantined record ${id} is already ${record.status}`);
+  if (record.status !== 'open')
+    throw new AppError('conflict', `Quarantined record ${id} is already ${record.status}`);
   let event: unknown = options.corrected ?? record.raw;
   if (!options.corrected && options.transform) event = options.transform(record.raw);
-  const report = await ingestCloudEvents(db, [event], { channel: 'replay', createdBy: null, onReject: 'report', description: `replay of quarantine ${id}` });
+  const report = await ingestCloudEvents(db, [event], {
+    channel: 'replay',
+    createdBy: null,
+    onReject: 'report',
+    description: `replay of quarantine ${id}`,
+  });
   const result = report.results[0]!;
   if (result.status === 'quarantined') {
     await db
       .updateTable('quarantine')
-      .set({ reason: `${result.reason} (replay attempted ${new Date().toISOString()})`, reason_code: result.reason_code ?? record.reason_code })
+      .set({
+        reason: `${result.reason} (replay attempted ${new Date().toISOString()})`,
+        reason_code: result.reason_code ?? record.reason_code,
+      })
       .where('id', '=', id)
       .execute();
   } else {
@@ -40,7 +49,12 @@ export async function replayQuarantined(
 
 export async function discardQuarantined(db: Db, id: string, by: string, reason: string): Promise<void> {
   const record = await getQuarantined(db, id);
-  if (record.status !== 'open') throw new AppError('conflict', `Quarantined record ${id} is already ${record.status}`);
-  await db.updateTable('quarantine').set({ reason: `${record.reason} | discarded: ${reason}` }).where('id', '=', id).execute();
+  if (record.status !== 'open')
+    throw new AppError('conflict', `Quarantined record ${id} is already ${record.status}`);
+  await db
+    .updateTable('quarantine')
+    .set({ reason: `${record.reason} | discarded: ${reason}` })
+    .where('id', '=', id)
+    .execute();
   await markQuarantine(db, id, 'discarded', by, null);
 }

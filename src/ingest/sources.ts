@@ -10,7 +10,10 @@ import { isValidTimeZone } from './normalize.ts';
 export const sourceInputSchema = z.object({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/, 'must be letters, digits and . _ : / - (e.g. "hubspot" or "crm/salesforce")'),
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/,
+      'must be letters, digits and . _ : / - (e.g. "hubspot" or "crm/salesforce")',
+    ),
   description: z.string().max(500).optional(),
   timezone: z
     .string()
@@ -34,7 +37,11 @@ export async function ensureSource(db: Db, input: SourceInput): Promise<Source> 
   const data = sourceInputSchema.parse(input);
   await db
     .insertInto('sources')
-    .values({ name: data.name, description: data.description ?? null, ...(data.timezone ? { timezone: data.timezone } : {}) })
+    .values({
+      name: data.name,
+      description: data.description ?? null,
+      ...(data.timezone ? { timezone: data.timezone } : {}),
+    })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
   return getSource(db, data.name);
@@ -44,7 +51,11 @@ export async function createSource(db: Db, input: SourceInput): Promise<Source> 
   const data = sourceInputSchema.parse(input);
   const inserted = await db
     .insertInto('sources')
-    .values({ name: data.name, description: data.description ?? null, ...(data.timezone ? { timezone: data.timezone } : {}) })
+    .values({
+      name: data.name,
+      description: data.description ?? null,
+      ...(data.timezone ? { timezone: data.timezone } : {}),
+    })
     .onConflict((oc) => oc.column('name').doNothing())
     .returningAll()
     .executeTakeFirst();
@@ -54,7 +65,11 @@ export async function createSource(db: Db, input: SourceInput): Promise<Source> 
 
 export async function getSource(db: Db, name: string): Promise<Source> {
   const source = await findSource(db, name);
-  if (!source) throw new AppError('not_found', `No source "${name}"; register it first (POST /v1/sources or \`funnelgate source add\`)`);
+  if (!source)
+    throw new AppError(
+      'not_found',
+      `No source "${name}"; register it first (POST /v1/sources or \`funnelgate source add\`)`,
+    );
   return source;
 }
 
@@ -82,7 +97,11 @@ export async function listSources(db: Db) {
  * Adds a new webhook secret ("whsec_" + base64, as Standard Webhooks expects). Older secrets stay valid for
  * `overlapSeconds` so senders can switch without dropped deliveries; 0 ends them now.
  */
-export async function rotateWebhookSecret(db: Db, sourceName: string, overlapSeconds = 86_400): Promise<{ secret: string }> {
+export async function rotateWebhookSecret(
+  db: Db,
+  sourceName: string,
+  overlapSeconds = 86_400,
+): Promise<{ secret: string }> {
   await getSource(db, sourceName);
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   await db.transaction().execute(async (trx) => {
@@ -90,7 +109,12 @@ export async function rotateWebhookSecret(db: Db, sourceName: string, overlapSec
       .updateTable('source_secrets')
       .set({ expires_at: sql`now() + make_interval(secs => ${overlapSeconds})` })
       .where('source', '=', sourceName)
-      .where((w) => w.or([w('expires_at', 'is', null), w('expires_at', '>', sql<Date>`now() + make_interval(secs => ${overlapSeconds})`)]))
+      .where((w) =>
+        w.or([
+          w('expires_at', 'is', null),
+          w('expires_at', '>', sql<Date>`now() + make_interval(secs => ${overlapSeconds})`),
+        ]),
+      )
       .execute();
     await trx.insertInto('source_secrets').values({ source: sourceName, secret }).execute();
   });

@@ -25,22 +25,35 @@ export function verifyWebhook(
   toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
 ): void {
   if (!headers.id || !headers.timestamp || !headers.signature) {
-    throw new AppError('unauthenticated', 'Missing webhook-id, webhook-timestamp or webhook-signature header (Standard Webhooks)');
+    throw new AppError(
+      'unauthenticated',
+      'Missing webhook-id, webhook-timestamp or webhook-signature header (Standard Webhooks)',
+    );
   }
-  if (!/^\d{1,12}$/.test(headers.timestamp)) throw new AppError('unauthenticated', 'webhook-timestamp must be Unix seconds');
+  if (!/^\d{1,12}$/.test(headers.timestamp))
+    throw new AppError('unauthenticated', 'webhook-timestamp must be Unix seconds');
   const timestamp = Number(headers.timestamp);
   const skew = Math.abs(now / 1000 - timestamp);
   if (skew > toleranceSeconds) {
-    throw new AppError('unauthenticated', `webhook-timestamp is ${Math.round(skew)} s away from now; the tolerance is ${toleranceSeconds} s`);
+    throw new AppError(
+      'unauthenticated',
+      `webhook-timestamp is ${Math.round(skew)} s away from now; the tolerance is ${toleranceSeconds} s`,
+    );
   }
-  if (secrets.length === 0) throw new AppError('unauthenticated', 'This source has no webhook secret; create one first');
+  if (secrets.length === 0)
+    throw new AppError('unauthenticated', 'This source has no webhook secret; create one first');
   const presented = headers.signature
     .split(' ')
     .filter((part) => part.startsWith('v1,'))
     .map((part) => Buffer.from(part.slice(3), 'base64'));
   for (const secret of secrets) {
     const expected = Buffer.from(signWebhook(secret, headers.id, timestamp, body).slice(3), 'base64');
-    if (presented.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) return;
+    if (
+      presented.some(
+        (candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected),
+      )
+    )
+      return;
   }
   throw new AppError('unauthenticated', 'webhook-signature does not match any current secret of this source');
 }

@@ -66,7 +66,8 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
       bodyLimit: config.batchBodyLimitBytes,
       schema: {
         tags: ['ingest'],
-        summary: 'Ingest CloudEvents 1.0: one event (application/cloudevents+json) or a batch (application/cloudevents-batch+json)',
+        summary:
+          'Ingest CloudEvents 1.0: one event (application/cloudevents+json) or a batch (application/cloudevents-batch+json)',
         description:
           'Each event gets its own result: accepted, duplicate (same source and id seen before), or quarantined ' +
           'with the reason. Nothing is dropped: quarantined events can be fixed and replayed. application/json ' +
@@ -81,12 +82,17 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
       let events: unknown[];
       if (contentType === CLOUDEVENT_BATCH) {
         if (!Array.isArray(body)) {
-          throw new AppError('validation_failed', `${CLOUDEVENT_BATCH} must be a JSON array of events`, { fields: [{ field: 'body', message: 'expected an array' }] });
+          throw new AppError('validation_failed', `${CLOUDEVENT_BATCH} must be a JSON array of events`, {
+            fields: [{ field: 'body', message: 'expected an array' }],
+          });
         }
         events = body;
       } else if (contentType === CLOUDEVENT) {
         if (Array.isArray(body) || typeof body !== 'object' || body === null) {
-          throw new AppError('validation_failed', `${CLOUDEVENT} must be one JSON object; send arrays as ${CLOUDEVENT_BATCH}`);
+          throw new AppError(
+            'validation_failed',
+            `${CLOUDEVENT} must be one JSON object; send arrays as ${CLOUDEVENT_BATCH}`,
+          );
         }
         events = [body];
       } else {
@@ -112,7 +118,9 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
           from: z.iso.datetime({ offset: true }).optional().describe('occurred at or after (RFC 3339)'),
           to: z.iso.datetime({ offset: true }).optional().describe('occurred before (RFC 3339)'),
         }),
-        response: { 200: z.object({ items: z.array(storedEventSchema), next_cursor: z.string().nullable() }) },
+        response: {
+          200: z.object({ items: z.array(storedEventSchema), next_cursor: z.string().nullable() }),
+        },
       },
     },
     async (request) => {
@@ -135,7 +143,15 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
 
   app.get(
     '/events/:id',
-    { config: { access: 'read' }, schema: { tags: ['ingest'], summary: 'One stored event', params: eventIdParams, response: { 200: storedEventSchema } } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['ingest'],
+        summary: 'One stored event',
+        params: eventIdParams,
+        response: { 200: storedEventSchema },
+      },
+    },
     async (request) => getEvent(db, request.params.id),
   );
 
@@ -145,7 +161,8 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
       config: { access: 'read' },
       schema: {
         tags: ['ingest'],
-        summary: 'Where an event came from: source, batch, channel, mapping version, receive time, attribution',
+        summary:
+          'Where an event came from: source, batch, channel, mapping version, receive time, attribution',
         params: eventIdParams,
         response: { 200: z.record(z.string(), z.unknown()) },
       },

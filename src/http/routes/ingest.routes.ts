@@ -8,7 +8,14 @@ import { ingestCloudEvents } from '../../ingest/ingest-events.ts';
 import { QUARANTINE_REASONS, getQuarantined, listQuarantine } from '../../ingest/quarantine.ts';
 import { getAccountView, getBatch, getContactView } from '../../ingest/read.ts';
 import { discardQuarantined, replayQuarantined } from '../../ingest/replay.ts';
-import { createSource, listSources, rotateWebhookSecret, sourceInputSchema, sourceViewSchema, validWebhookSecrets } from '../../ingest/sources.ts';
+import {
+  createSource,
+  listSources,
+  rotateWebhookSecret,
+  sourceInputSchema,
+  sourceViewSchema,
+  validWebhookSecrets,
+} from '../../ingest/sources.ts';
 import { verifyWebhook } from '../../ingest/webhook-signature.ts';
 import { principalOf } from '../auth.ts';
 import { pageQuerySchema, toPage } from '../pagination.ts';
@@ -20,9 +27,19 @@ const record = z.record(z.string(), z.unknown());
 export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (app, { db }) => {
   app.get(
     '/sources',
-    { config: { access: 'read' }, schema: { tags: ['ingest'], summary: 'Registered event sources', response: { 200: z.object({ items: z.array(sourceViewSchema) }) } } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['ingest'],
+        summary: 'Registered event sources',
+        response: { 200: z.object({ items: z.array(sourceViewSchema) }) },
+      },
+    },
     async () => ({
-      items: (await listSources(db)).map(({ secrets, ...s }) => ({ ...s, webhook_secrets: Number(secrets ?? 0) })),
+      items: (await listSources(db)).map(({ secrets, ...s }) => ({
+        ...s,
+        webhook_secrets: Number(secrets ?? 0),
+      })),
     }),
   );
 
@@ -30,9 +47,15 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
     '/sources',
     {
       config: { access: 'admin' },
-      schema: { tags: ['ingest'], summary: 'Register a source; events from unregistered sources are quarantined', body: sourceInputSchema, response: { 201: sourceViewSchema } },
+      schema: {
+        tags: ['ingest'],
+        summary: 'Register a source; events from unregistered sources are quarantined',
+        body: sourceInputSchema,
+        response: { 201: sourceViewSchema },
+      },
     },
-    async (request, reply) => reply.status(201).send({ ...(await createSource(db, request.body)), webhook_secrets: 0 }),
+    async (request, reply) =>
+      reply.status(201).send({ ...(await createSource(db, request.body)), webhook_secrets: 0 }),
   );
 
   app.post(
@@ -41,15 +64,37 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
       config: { access: 'admin' },
       schema: {
         tags: ['ingest'],
-        summary: 'Create (rotate) the webhook secret of a source; shown once. Older secrets stay valid for overlap_seconds.',
+        summary:
+          'Create (rotate) the webhook secret of a source; shown once. Older secrets stay valid for overlap_seconds.',
         params: z.object({ name: z.string().max(200) }),
-        body: z.object({ overlap_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400) }).default({ overlap_seconds: 86_400 }),
-        response: { 201: z.object({ source: z.string(), secret: z.string(), previous_secrets_valid_for_seconds: z.number() }) },
+        body: z
+          .object({
+            overlap_seconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(30 * 86_400)
+              .default(86_400),
+          })
+          .default({ overlap_seconds: 86_400 }),
+        response: {
+          201: z.object({
+            source: z.string(),
+            secret: z.string(),
+            previous_secrets_valid_for_seconds: z.number(),
+          }),
+        },
       },
     },
     async (request, reply) => {
       const { secret } = await rotateWebhookSecret(db, request.params.name, request.body.overlap_seconds);
-      return reply.status(201).send({ source: request.params.name, secret, previous_secrets_valid_for_seconds: request.body.overlap_seconds });
+      return reply
+        .status(201)
+        .send({
+          source: request.params.name,
+          secret,
+          previous_secrets_valid_for_seconds: request.body.overlap_seconds,
+        });
     },
   );
 
@@ -132,7 +177,15 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
 
   app.get(
     '/quarantine/:id',
-    { config: { access: 'read' }, schema: { tags: ['ingest'], summary: 'One quarantined record', params: uuidParams, response: { 200: quarantineView } } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['ingest'],
+        summary: 'One quarantined record',
+        params: uuidParams,
+        response: { 200: quarantineView },
+      },
+    },
     async (request) => getQuarantined(db, request.params.id),
   );
 
@@ -145,7 +198,9 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
         summary: 'Replay a quarantined record, as stored or with a corrected CloudEvent in "event"',
         params: uuidParams,
         body: z.object({ event: record.optional() }).default({}),
-        response: { 200: z.object({ quarantine_id: z.string(), result: ingestReportSchema.shape.results.element }) },
+        response: {
+          200: z.object({ quarantine_id: z.string(), result: ingestReportSchema.shape.results.element }),
+        },
       },
     },
     async (request) =>
@@ -177,7 +232,13 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
     '/contacts/:id',
     {
       config: { access: 'read' },
-      schema: { tags: ['entities'], summary: 'A resolved contact: identity keys, merged ids, latest attributes (merged ids resolve to the survivor)', params: uuidParams, response: { 200: record } },
+      schema: {
+        tags: ['entities'],
+        summary:
+          'A resolved contact: identity keys, merged ids, latest attributes (merged ids resolve to the survivor)',
+        params: uuidParams,
+        response: { 200: record },
+      },
     },
     async (request) => getContactView(db, request.params.id),
   );
@@ -186,7 +247,13 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
     '/accounts/:id',
     {
       config: { access: 'read' },
-      schema: { tags: ['entities'], summary: 'A resolved account: identity keys, merged ids, latest attributes, contacts and opportunities', params: uuidParams, response: { 200: record } },
+      schema: {
+        tags: ['entities'],
+        summary:
+          'A resolved account: identity keys, merged ids, latest attributes, contacts and opportunities',
+        params: uuidParams,
+        response: { 200: record },
+      },
     },
     async (request) => getAccountView(db, request.params.id),
   );
@@ -198,7 +265,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
       schema: {
         tags: ['entities'],
         summary: 'Identity merges with their evidence',
-        querystring: z.object({ entity_id: z.uuid().optional(), kind: z.enum(['contact', 'account']).optional() }),
+        querystring: z.object({
+          entity_id: z.uuid().optional(),
+          kind: z.enum(['contact', 'account']).optional(),
+        }),
         response: { 200: z.object({ items: z.array(record) }) },
       },
     },
@@ -226,7 +296,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
   );
 };
 
-export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (app, { db, config }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (
+  app,
+  { db, config },
+) => {
   // The signature covers the exact bytes, so the body stays a string until it has been verified.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
@@ -238,10 +311,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = 
       bodyLimit: config.batchBodyLimitBytes,
       schema: {
         tags: ['ingest'],
-        summary: 'Signed webhook (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature) carrying one CloudEvent or an array',
+        summary:
+          'Signed webhook (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature) carrying one CloudEvent or an array',
         security: [],
         params: z.object({ source: z.string().max(200) }),
-        response: { 200: ingestReportSchema.extend({ batch_id: z.uuid().nullable(), duplicate_delivery: z.boolean() }) },
+        response: {
+          200: ingestReportSchema.extend({ batch_id: z.uuid().nullable(), duplicate_delivery: z.boolean() }),
+        },
       },
     },
     async (request) => {
@@ -253,7 +329,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = 
       };
       verifyWebhook(
         await validWebhookSecrets(db, source),
-        { id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature') },
+        {
+          id: header('webhook-id'),
+          timestamp: header('webhook-timestamp'),
+          signature: header('webhook-signature'),
+        },
         body,
         Date.now(),
         config.webhookToleranceSeconds,
@@ -270,9 +350,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = 
         .map((e, index) => ({ index, source: (e as { source?: unknown })?.source }))
         .filter((e) => e.source !== undefined && e.source !== source);
       if (mismatched.length > 0) {
-        throw new AppError('validation_failed', `Events in a webhook for "${source}" must have source "${source}" (or none)`, {
-          fields: mismatched.map((m) => ({ field: `body.${m.index}.source`, message: `is "${String(m.source)}"` })),
-        });
+        throw new AppError(
+          'validation_failed',
+          `Events in a webhook for "${source}" must have source "${source}" (or none)`,
+          {
+            fields: mismatched.map((m) => ({
+              field: `body.${m.index}.source`,
+              message: `is "${String(m.source)}"`,
+            })),
+          },
+        );
       }
       const receipt = await db
         .insertInto('webhook_receipts')
@@ -282,10 +369,22 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = 
         .executeTakeFirst();
       if (!receipt) {
         // Replayed delivery: acknowledged, not processed again.
-        return { batch_id: null, accepted: 0, duplicate: events.length, quarantined: 0, results: [], duplicate_delivery: true };
+        return {
+          batch_id: null,
+          accepted: 0,
+          duplicate: events.length,
+          quarantined: 0,
+          results: [],
+          duplicate_delivery: true,
+        };
       }
-      const withSource = events.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? { source, ...e } : e));
-      const report = await ingestCloudEvents(db, withSource, { channel: 'webhook', description: `webhook ${webhookId}` });
+      const withSource = events.map((e) =>
+        e && typeof e === 'object' && !Array.isArray(e) ? { source, ...e } : e,
+      );
+      const report = await ingestCloudEvents(db, withSource, {
+        channel: 'webhook',
+        description: `webhook ${webhookId}`,
+      });
       return { ...report, duplicate_delivery: false };
     },
   );
