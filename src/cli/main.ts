@@ -4,6 +4,7 @@ import { startCommand } from './commands/start.command.ts';
 import { tokenCommand } from './commands/token.command.ts';
 import { userCommand } from './commands/user.command.ts';
 import { workerCommand } from './commands/worker.command.ts';
+import { identityCommand, sourceCommand } from './commands/source.command.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('funnelgate')
@@ -23,6 +24,8 @@ program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(userCommand());
+program.addCommand(sourceCommand());
+program.addCommand(identityCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {
