@@ -9,12 +9,58 @@ import type { FieldWriter } from './field-writer.ts';
 
 type MergeableKind = 'contact' | 'account';
 
+/**
+ * What a transaction knows about identity keys: "kind:key" -> entity id, or "" for a key known to be absent
+ * (looked up under its lock). New keys are queued and written in one statement; merges flush them first.
+ */
+export interface IdentityCache {
+  ids: Map<string, string>;
+  pendingKeys: { kind: IdentityKind; key: string; entity_id: string }[];
+}
+
+export function createIdentityCache(): IdentityCache {
+  return { ids: new Map(), pendingKeys: [] };
+}
+
+export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
+  if (cache.pendingKeys.length === 0) return;
+  const rows = cache.pendingKeys.splice(0);
+  await trx
+    .insertInto('identity_keys')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())
+    .execute();
+}
+
+/** Locks and loads keys into the cache in two statements; keys not found are recorded as absent. */
+export async function prefetchIdentityKeys(
+  trx: Db,
+  cache: IdentityCache,
+  wanted: { kind: IdentityKind; key: string }[],
+): Promise<void> {
+  const missing = [...new Set(wanted.map((w) => `${w.kind}:${w.key}`))]
+    .filter((k) => !cache.ids.has(k))
+    .sort();
+  if (missing.length === 0) return;
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${missing}::text[]) as k order by k`.execute(
+    trx,
+  );
+  const keysOf = (kind: IdentityKind) =>
+    missing.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
+  const found = await sql<{ kind: IdentityKind; key: string; entity_id: string }>`
+    select kind, key, entity_id from identity_keys
+    where (kind = 'contact' and key = any(${keysOf('contact')}::text[]))
+       or (kind = 'account' and key = any(${keysOf('account')}::text[]))
+       or (kind = 'opportunity' and key = any(${keysOf('opportunity')}::text[]))`.execute(trx);
+  for (const k of missing) cache.ids.set(k, '');
+  for (const row of found.rows) cache.ids.set(`${row.kind}:${row.key}`, row.entity_id);
+}
+
 export interface ResolveOptions {
   /** Create the entity when no key matches; the callback inserts the row and returns its id. */
   create?: () => Promise<string>;
   evidence: Record<string, unknown>;
-  /** kind:key -> entity id for this transaction; spares the lookups for keys already resolved. */
-  cache?: Map<string, string>;
+  cache?: IdentityCache;
   /** Pending attribute writes, flushed before a merge reads the rows it combines. */
   writer?: FieldWriter;
 }
@@ -31,18 +77,15 @@ export async function resolveIdentity(
   options: ResolveOptions,
 ): Promise<string | null> {
   if (keys.length === 0) return options.create ? options.create() : null;
-  const cache = options.cache;
-  if (cache) {
-    const cached = new Set(keys.map((k) => cache.get(`${kind}:${k}`)));
-    if (cached.size === 1 && !cached.has(undefined)) return [...cached][0]!;
-  }
-  await lockKeys(trx, kind, keys);
-  const rows = await trx
-    .selectFrom('identity_keys')
-    .select(['key', 'entity_id'])
-    .where('kind', '=', kind)
-    .where('key', 'in', keys)
-    .execute();
+  const cache = options.cache ?? createIdentityCache();
+  await prefetchIdentityKeys(
+    trx,
+    cache,
+    keys.map((key) => ({ kind, key })),
+  );
+  const rows = keys
+    .map((key) => ({ key, entity_id: cache.ids.get(`${kind}:${key}`) ?? '' }))
+    .filter((r) => r.entity_id !== '');
   let entityIds = [...new Set(rows.map((r) => r.entity_id))];
   let entityId: string | null;
   if (entityIds.length === 0) {
@@ -52,6 +95,7 @@ export async function resolveIdentity(
     entityId = entityIds[0]!;
   } else {
     await options.writer?.flush(trx);
+    await flushIdentityKeys(trx, cache);
     entityIds = await oldestFirst(trx, kind, entityIds);
     entityId = entityIds[0]!;
     for (const mergedId of entityIds.slice(1)) {
@@ -59,19 +103,15 @@ export async function resolveIdentity(
         ...options.evidence,
         keys: rows.filter((r) => r.entity_id === mergedId || r.entity_id === entityId).map((r) => r.key),
       });
-      if (cache) {
-        for (const [key, id] of cache) if (id === mergedId) cache.set(key, entityId);
-      }
+      for (const [key, id] of cache.ids) if (id === mergedId) cache.ids.set(key, entityId);
     }
   }
-  const known = new Set(rows.map((r) => r.key));
-  const newKeys = keys.filter((k) => !known.has(k));
+  const newKeys = keys.filter((k) => cache.ids.get(`${kind}:${k}`) === '');
   if (newKeys.length > 0) {
-    await trx
-      .insertInto('identity_keys')
-      .values(newKeys.map((key) => ({ kind, key, entity_id: entityId })))
-      .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())
-      .execute();
+    for (const key of newKeys) {
+      cache.ids.set(`${kind}:${key}`, entityId);
+      cache.pendingKeys.push({ kind, key, entity_id: entityId });
+    }
     // A visitor id that is new to this contact may have been seen before on events nobody could attribute
     // then (page views before the form fill): those events now belong here. Strong keys (CRM id, email,
     // phone) always create their contact, so only visitor ids can have waiting events.
@@ -81,7 +121,7 @@ export async function resolveIdentity(
                 where contact_id is null and contact_keys && ${weakKeys}::text[]`.execute(trx);
     }
   }
-  if (cache) for (const key of keys) cache.set(`${kind}:${key}`, entityId);
+  if (!options.cache) await flushIdentityKeys(trx, cache);
   return entityId;
 }
 

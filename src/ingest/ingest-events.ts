@@ -10,7 +10,19 @@ import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } f
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
 import { createFieldWriter, type FieldWriter } from './field-writer.ts';
-import { projectEvent, type ProjectionContext } from './project.ts';
+import {
+  applyEffects,
+  projectEvent,
+  resolveAttribution,
+  type Attribution,
+  type ProjectionContext,
+} from './project.ts';
+import {
+  createIdentityCache,
+  flushIdentityKeys,
+  prefetchIdentityKeys,
+  type IdentityCache,
+} from './identity.ts';
 import { quarantineRecord, type QuarantineReason } from './quarantine.ts';
 
 export type IngestStatus = 'accepted' | 'duplicate' | 'quarantined';
@@ -68,7 +80,7 @@ interface Prepared {
   accountKeys: string[];
 }
 
-const CHUNK = 250;
+const CHUNK = 1000;
 
 export async function ingestCloudEvents(
   db: Db,
@@ -292,17 +304,43 @@ function looseRefs(data: unknown): unknown {
 
 interface Caches {
   owners: Map<string, string | null>;
-  identities: Map<string, string>;
+  identities: IdentityCache;
   writer: FieldWriter;
 }
 
 function newCaches(): Caches {
-  return { owners: new Map(), identities: new Map(), writer: createFieldWriter() };
+  return { owners: new Map(), identities: createIdentityCache(), writer: createFieldWriter() };
+}
+
+function currentEntity(
+  cache: IdentityCache,
+  kind: 'contact' | 'account',
+  keys: string[],
+): string | undefined {
+  for (const key of keys) {
+    const id = cache.ids.get(`${kind}:${key}`);
+    if (id) return id;
+  }
+  return undefined;
+}
+
+const keyOf = (source: string, id: string) => `${source}\u0000${id}`;
+
+async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, string>> {
+  if (events.length === 0) return new Map();
+  const found = await sql<{ id: string; source: string; source_event_id: string }>`
+    select e.id, e.source, e.source_event_id from events e
+    join jsonb_to_recordset(${JSON.stringify(events.map((d) => ({ source: d.source, source_event_id: d.id })))}::jsonb)
+         as x(source text, source_event_id text) on e.source = x.source and e.source_event_id = x.source_event_id`.execute(
+    trx,
+  );
+  return new Map(found.rows.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
 }
 
 /**
- * The fast path for a chunk: one INSERT for all events (duplicates fall out of ON CONFLICT), identity
- * resolution and entity changes with per-transaction caches, one UPDATE for all attributions.
+ * The fast path for a chunk, in a few statements whatever its size: find the duplicates, lock and load every
+ * identity key, resolve who each new event is about, insert all events already attributed, then apply their
+ * effects on the entities and write the changed entities once each.
  */
 async function storeChunk(
   trx: Db,
@@ -312,62 +350,83 @@ async function storeChunk(
   caches: Caches,
 ): Promise<IngestResult[]> {
   if (chunk.length === 0) return [];
-  const rows = chunk.map((e) => ({
-    source: e.source,
-    source_event_id: e.id,
-    type: e.type,
-    type_known: e.known !== null,
-    occurred_at: e.occurredAt.toISOString(),
-    subject: e.subject,
-    payload: e.raw,
-    contact_keys: e.contactKeys,
-    account_keys: e.accountKeys,
-  }));
-  const inserted = await sql<{ id: string; source: string; source_event_id: string }>`
-    insert into events (source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
-                        mapping_version, contact_keys, account_keys)
-    select x.source, x.source_event_id, x.type, x.type_known, x.occurred_at, x.subject, x.payload,
-           ${batchId}::uuid, ${options.mappingVersion ?? null}::text,
-           array(select jsonb_array_elements_text(x.contact_keys)), array(select jsonb_array_elements_text(x.account_keys))
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(source text, source_event_id text, type text,
-         type_known boolean, occurred_at timestamptz, subject text, payload jsonb, contact_keys jsonb, account_keys jsonb)
-    on conflict (source, source_event_id) do nothing
-    returning id, source, source_event_id`.execute(trx);
-  const newIds = new Map(inserted.rows.map((r) => [`${r.source}\u0000${r.source_event_id}`, r.id]));
-  await prefetchIdentities(trx, chunk, caches.identities);
-  const results: IngestResult[] = [];
-  const attributions: {
-    id: string;
-    contact_id: string | null;
-    account_id: string | null;
-    opportunity_id: string | null;
-  }[] = [];
-  const duplicates: Prepared[] = [];
+  const stored = await findStored(trx, chunk);
+  const fresh: Prepared[] = [];
+  const seen = new Set<string>();
   for (const event of chunk) {
-    const key = `${event.source}\u0000${event.id}`;
-    const eventId = newIds.get(key);
-    if (!eventId) {
-      duplicates.push(event);
-      continue;
-    }
+    const key = keyOf(event.source, event.id);
     // The first copy of an id within one request is the one stored; later copies are duplicates.
-    newIds.delete(key);
+    if (!stored.has(key) && !seen.has(key)) fresh.push(event);
+    seen.add(key);
+  }
+  await prefetchIdentityKeys(
+    trx,
+    caches.identities,
+    fresh.flatMap((e) => [
+      ...e.contactKeys.map((key) => ({ kind: 'contact' as const, key })),
+      ...e.accountKeys.map((key) => ({ kind: 'account' as const, key })),
+    ]),
+  );
+  const attributed: { event: Prepared; ctx: ProjectionContext; attribution: Attribution }[] = [];
+  for (const event of fresh) {
     const ctx: ProjectionContext = {
       trx,
       source: event.source,
-      eventId,
+      eventId: '',
       sourceEventId: event.id,
       occurredAt: event.occurredAt,
       ...caches,
     };
-    const attribution = await projectEvent(ctx, event.known, event.data);
-    attributions.push({
-      id: eventId,
-      contact_id: attribution.contactId,
-      account_id: attribution.accountId,
-      opportunity_id: attribution.opportunityId,
-    });
-    results.push({
+    attributed.push({ event, ctx, attribution: await resolveAttribution(ctx, event.known, event.data) });
+  }
+  await flushIdentityKeys(trx, caches.identities);
+  // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
+  // two contacts merged): take each event's entities from its keys as they stand now.
+  for (const { event, attribution } of attributed) {
+    attribution.contactId =
+      currentEntity(caches.identities, 'contact', event.contactKeys) ?? attribution.contactId;
+    attribution.accountId =
+      currentEntity(caches.identities, 'account', event.accountKeys) ?? attribution.accountId;
+  }
+  const rows = attributed.map(({ event, attribution }) => ({
+    source: event.source,
+    source_event_id: event.id,
+    type: event.type,
+    type_known: event.known !== null,
+    occurred_at: event.occurredAt.toISOString(),
+    subject: event.subject,
+    payload: event.raw,
+    contact_keys: event.contactKeys,
+    account_keys: event.accountKeys,
+    contact_id: attribution.contactId,
+    account_id: attribution.accountId,
+    opportunity_id: attribution.opportunityId,
+  }));
+  const inserted =
+    rows.length === 0
+      ? []
+      : (
+          await sql<{ id: string; source: string; source_event_id: string }>`
+    insert into events (source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
+                        mapping_version, contact_keys, account_keys, contact_id, account_id, opportunity_id)
+    select x.source, x.source_event_id, x.type, x.type_known, x.occurred_at, x.subject, x.payload,
+           ${batchId}::uuid, ${options.mappingVersion ?? null}::text,
+           array(select jsonb_array_elements_text(x.contact_keys)), array(select jsonb_array_elements_text(x.account_keys)),
+           x.contact_id, x.account_id, x.opportunity_id
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(source text, source_event_id text, type text,
+         type_known boolean, occurred_at timestamptz, subject text, payload jsonb, contact_keys jsonb, account_keys jsonb,
+         contact_id uuid, account_id uuid, opportunity_id uuid)
+    on conflict (source, source_event_id) do nothing
+    returning id, source, source_event_id`.execute(trx)
+        ).rows;
+  const insertedIds = new Map(inserted.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
+  const results = new Map<number, IngestResult>();
+  for (const { event, ctx, attribution } of attributed) {
+    const eventId = insertedIds.get(keyOf(event.source, event.id));
+    if (!eventId) continue; // stored by a concurrent ingester a moment ago: a duplicate, reported below
+    ctx.eventId = eventId;
+    await applyEffects(ctx, event.known, event.data, attribution);
+    results.set(event.index, {
       index: event.index,
       source: event.source,
       id: event.id,
@@ -378,57 +437,26 @@ async function storeChunk(
     });
   }
   await caches.writer.flush(trx);
-  if (attributions.length > 0) {
-    // coalesce: an event of this chunk may already have been re-attributed by a later one (visitor id -> email).
-    await sql`update events e set contact_id = coalesce(x.contact_id, e.contact_id), account_id = coalesce(x.account_id, e.account_id),
-                                 opportunity_id = coalesce(x.opportunity_id, e.opportunity_id)
-              from jsonb_to_recordset(${JSON.stringify(attributions)}::jsonb)
-                   as x(id bigint, contact_id uuid, account_id uuid, opportunity_id uuid)
-              where e.id = x.id`.execute(trx);
-  }
-  if (duplicates.length > 0) {
-    const existing = await sql<{ id: string; source: string; source_event_id: string }>`
-      select e.id, e.source, e.source_event_id from events e
-      join jsonb_to_recordset(${JSON.stringify(duplicates.map((d) => ({ source: d.source, source_event_id: d.id })))}::jsonb)
-           as x(source text, source_event_id text) on e.source = x.source and e.source_event_id = x.source_event_id`.execute(
-      trx,
-    );
-    const byKey = new Map(existing.rows.map((r) => [`${r.source}\u0000${r.source_event_id}`, r.id]));
-    for (const event of duplicates) {
-      const eventId = byKey.get(`${event.source}\u0000${event.id}`);
-      results.push({
-        index: event.index,
-        source: event.source,
-        id: event.id,
-        type_known: event.known !== null,
-        status: 'duplicate',
-        ...(eventId ? { event_id: eventId } : {}),
-      });
-    }
-  }
-  return results;
-}
-
-/** Locks and loads every identity key the chunk's events carry, in two statements instead of two per event. */
-async function prefetchIdentities(trx: Db, chunk: Prepared[], cache: Map<string, string>): Promise<void> {
-  const wanted = new Set<string>();
+  await flushIdentityKeys(trx, caches.identities);
+  const late = chunk.filter(
+    (e) =>
+      !results.has(e.index) && !stored.has(keyOf(e.source, e.id)) && !insertedIds.has(keyOf(e.source, e.id)),
+  );
+  for (const [key, id] of await findStored(trx, late)) stored.set(key, id);
   for (const event of chunk) {
-    for (const key of event.contactKeys) wanted.add(`contact:${key}`);
-    for (const key of event.accountKeys) wanted.add(`account:${key}`);
+    if (results.has(event.index)) continue;
+    const key = keyOf(event.source, event.id);
+    const eventId = stored.get(key) ?? insertedIds.get(key);
+    results.set(event.index, {
+      index: event.index,
+      source: event.source,
+      id: event.id,
+      type_known: event.known !== null,
+      status: 'duplicate',
+      ...(eventId ? { event_id: eventId } : {}),
+    });
   }
-  if (wanted.size === 0) return;
-  const all = [...wanted].sort();
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${all}::text[]) as k order by k`.execute(
-    trx,
-  );
-  const keysOf = (kind: string) =>
-    all.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
-  const found = await sql<{ kind: string; key: string; entity_id: string }>`
-    select kind, key, entity_id from identity_keys
-    where (kind = 'contact' and key = any(${keysOf('contact')}::text[])) or (kind = 'account' and key = any(${keysOf('account')}::text[]))`.execute(
-    trx,
-  );
-  for (const row of found.rows) cache.set(`${row.kind}:${row.key}`, row.entity_id);
+  return [...results.values()];
 }
 
 async function storeOne(
@@ -499,7 +527,7 @@ async function storeOne(
     await sql`rollback to savepoint ingest_event`.execute(trx);
     if (isRetryable(error)) throw error;
     // What this event cached or queued is gone with the savepoint.
-    caches.identities.clear();
+    caches.identities = createIdentityCache();
     caches.writer = createFieldWriter();
     const reason = `Could not be applied: ${(error as Error).message}`;
     if (options.onReject === 'report')

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { EventData, EventType } from './catalogue.ts';
 import type { FieldWriter, WriteRule } from './field-writer.ts';
-import { resolveIdentity } from './identity.ts';
+import { resolveIdentity, type IdentityCache } from './identity.ts';
 import {
   accountIdentity,
   contactIdentity,
@@ -22,8 +22,8 @@ export interface ProjectionContext {
   occurredAt: Date;
   /** Cache of owner email -> user id for the batch. */
   owners: Map<string, string | null>;
-  /** identity key -> entity id, valid for the transaction (the keys stay locked until it commits). */
-  identities: Map<string, string>;
+  /** Identity keys resolved in this transaction (they stay locked until it commits). */
+  identities: IdentityCache;
   writer: FieldWriter;
   eventType?: string | null;
 }
@@ -174,6 +174,17 @@ export async function projectEvent(
   type: EventType | null,
   data: unknown,
 ): Promise<Attribution> {
+  const attribution = await resolveAttribution(ctx, type, data);
+  await applyEffects(ctx, type, data, attribution);
+  return attribution;
+}
+
+/** Who and what the event is about: resolves (and if needed creates) its contact, account and opportunity. */
+export async function resolveAttribution(
+  ctx: ProjectionContext,
+  type: EventType | null,
+  data: unknown,
+): Promise<Attribution> {
   ctx.eventType = type;
   const warnings: string[] = [];
   const refs = (data ?? {}) as {
@@ -192,10 +203,31 @@ export async function projectEvent(
   if (refs.opportunity?.crm_id) opportunityId = await resolveOpportunity(ctx, refs.opportunity.crm_id);
 
   if (contact.id && account.id) {
-    // A contact's account follows the latest event that names one.
+    // A contact's account: the CRM's latest word, or else the earliest event that names one.
     await applyFields(ctx, 'contacts', contact.id, { account_id: account.id }, identityRule(ctx));
   }
+  return {
+    contactId: contact.id,
+    accountId: account.id,
+    opportunityId,
+    contactKeys: contact.keys,
+    accountKeys: account.keys,
+    warnings,
+  };
+}
 
+/** What a stored event changes on the entities: attributes, stages, owners, opportunity members. */
+export async function applyEffects(
+  ctx: ProjectionContext,
+  type: EventType | null,
+  data: unknown,
+  attribution: Attribution,
+): Promise<void> {
+  ctx.eventType = type;
+  const warnings = attribution.warnings;
+  const contact = { id: attribution.contactId };
+  const account = { id: attribution.accountId };
+  const opportunityId = attribution.opportunityId;
   switch (type) {
     case 'crm.contact.created':
     case 'crm.contact.updated': {
@@ -322,14 +354,6 @@ export async function projectEvent(
     default:
       break;
   }
-  return {
-    contactId: contact.id,
-    accountId: account.id,
-    opportunityId,
-    contactKeys: contact.keys,
-    accountKeys: account.keys,
-    warnings,
-  };
 }
 
 async function changeContactStage(
