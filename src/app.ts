@@ -34,7 +34,8 @@ export async function startFunnelgate(
   let server: App | undefined;
   try {
     await migrateToLatest(database.db, database.pool, logger);
-    const admin = await ensureFirstAdmin(database.db, config.bootstrapToken);
+    // Only a process that prints to a person creates the first admin, so its token is never created unseen.
+    const admin = options.http ? await ensureFirstAdmin(database.db, config.bootstrapToken) : ({ created: false } as const);
 
     if (options.worker) {
       worker = await startWorker({

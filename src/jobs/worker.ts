@@ -31,6 +31,10 @@ export async function startWorker(options: {
     // Schedules are registered in code (jobs/schedules), never read from a crontab file.
     parsedCronItems: [],
     pollInterval: options.pollIntervalMs ?? 1000,
+    // Batchers (delay 0; the default -1 has none) make stop() wait until the last jobs' completion or failure is
+    // written. Without them stop() can resolve first and the pool close under that write, leaving a finished
+    // job locked, to run again when its lock expires (4 h).
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     logger: workerLogger(logger),
   });
   let running = true;
