@@ -19,7 +19,7 @@ export async function withDatabase<T>(
   const logger = createLogger(config);
   const database = await openDatabase(config, logger);
   try {
-    await migrateToLatest(database.db, database.pool, logger);
+    if (options.migrate ?? true) await migrateToLatest(database.db, database.pool, logger);
     return await fn({ config, logger, database });
   } finally {
     await database.close();

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { ingestCommand } from './commands/ingest.command.ts';
 import { migrateCommand } from './commands/migrate.command.ts';
+import { simulateCommand } from './commands/simulate.command.ts';
 import { startCommand } from './commands/start.command.ts';
 import { tokenCommand } from './commands/token.command.ts';
 import { userCommand } from './commands/user.command.ts';
@@ -24,8 +26,10 @@ program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(userCommand());
+program.addCommand(ingestCommand());
 program.addCommand(sourceCommand());
 program.addCommand(identityCommand());
+program.addCommand(simulateCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {

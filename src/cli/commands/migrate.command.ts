@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { migrationStatus } from '../../db/database.ts';
+import { migrateToLatest, migrationStatus } from '../../db/database.ts';
 import { withDatabase } from '../context.ts';
 import { printResult } from '../output.ts';
 
