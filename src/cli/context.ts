@@ -13,6 +13,7 @@ export interface CommandContext {
 export async function withDatabase<T>(
   fn: (context: CommandContext) => Promise<T>,
   overrides: Partial<Config> = {},
+  options: { migrate?: boolean } = {},
 ): Promise<T> {
   // Commands print their own results; logs stay quiet unless LOG_LEVEL asks for more.
   const config = loadConfig({ overrides, defaults: { logLevel: 'warn' } });
