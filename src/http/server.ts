@@ -18,6 +18,7 @@ import { userRoutes } from './routes/users.routes.ts';
 import { tokenRoutes } from './routes/tokens.routes.ts';
 import { eventRoutes } from './routes/events.routes.ts';
 import { ingestRoutes, webhookRoutes } from './routes/ingest.routes.ts';
+import { organisationRoutes } from './routes/organisation.routes.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -101,6 +102,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(eventRoutes, { db: deps.db, config: deps.config });
       await v1.register(ingestRoutes, { db: deps.db, config: deps.config });
       await v1.register(webhookRoutes, { db: deps.db, config: deps.config });
+      await v1.register(organisationRoutes, { db: deps.db });
     },
     { prefix: '/v1' },
   );
