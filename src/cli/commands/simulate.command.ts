@@ -39,8 +39,8 @@ interface SimulateOptions {
 export function simulateCommand(): Command {
   return new Command('simulate')
     .description(
-      'Generate a realistic B2B funnel (accounts, buying committees, reps, email/web/meeting/support activity,\n' +
-        'leads -> SQL -> opportunities -> won/lost) with known ground truth, and send it through the real\n' +
+      'Generate a realistic B2B funnel (accounts, buying committees, reps, email/web/meeting/support activity, ' +
+        'leads -> SQL -> opportunities -> won/lost) with known ground truth, and send it through the real ' +
         'ingestion path. The same seed and settings give the same events, so a second run is all duplicates.',
     )
     .option('--accounts <n>', 'accounts to simulate', '200')
@@ -49,13 +49,19 @@ export function simulateCommand(): Command {
     .option('--now <time>', 'end of the simulated period, RFC 3339 (default: the current time)')
     .option('--source <name>', 'the source name the events carry', 'simulator')
     .addOption(
-      new Option('--via <channel>', 'how events are sent: straight into ingestion, over HTTP, or through NATS')
+      new Option(
+        '--via <channel>',
+        'how events are sent: straight into ingestion, over HTTP, or through NATS',
+      )
         .choices(CHANNELS)
         .default('inprocess'),
     )
     .option('--url <url>', 'Funnelgate base URL for --via http (default: http://HOST:PORT from the settings)')
     .option('--token <token>', 'API token with the ingest or admin role, for --via http')
-    .option('--nats-url <urls>', 'NATS server URL(s) for --via nats (default: NATS_URL or nats://127.0.0.1:4222)')
+    .option(
+      '--nats-url <urls>',
+      'NATS server URL(s) for --via nats (default: NATS_URL or nats://127.0.0.1:4222)',
+    )
     .option('--subject <subject>', 'JetStream subject for --via nats', 'funnelgate.events')
     .option('--no-bottleneck', 'do not plant the slow "proposal" stage in EMEA')
     .option('--no-seasonality', 'no monthly arrival pattern and no quarter-end pull-in')
@@ -181,7 +187,9 @@ function describe(result: SimulationRunResult, options: SimulateOptions): string
       `(${n(Math.round(result.sent / Math.max(seconds, 0.001)))} events/s).`,
   ];
   if (result.reported) {
-    lines.push(`  accepted ${n(result.accepted)}, duplicate ${n(result.duplicate)}, quarantined ${n(result.quarantined)}`);
+    lines.push(
+      `  accepted ${n(result.accepted)}, duplicate ${n(result.duplicate)}, quarantined ${n(result.quarantined)}`,
+    );
   } else {
     lines.push(`  published to JetStream subject "${options.subject}"; the NATS consumer stores them`);
   }
@@ -218,7 +226,10 @@ function wholeNumber(value: string, flag: string, min: number, max: number): num
 function parseTime(value: string): Date {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new AppError('bad_request', `--now must be a date or time such as 2025-06-30T00:00:00Z, not "${value}"`);
+    throw new AppError(
+      'bad_request',
+      `--now must be a date or time such as 2025-06-30T00:00:00Z, not "${value}"`,
+    );
   }
   return date;
 }
