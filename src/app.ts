@@ -9,6 +9,7 @@ import type { Readiness } from './http/routes/health.routes.ts';
 import { createMetrics } from './monitoring/metrics.ts';
 import type { Logger } from './logger.ts';
 import { sql } from 'kysely';
+import { seedDemoDataIfEmpty } from './ingest/simulator/demo.ts';
 
 export interface RunningFunnelgate {
   database: DatabaseHandle;
@@ -16,6 +17,8 @@ export interface RunningFunnelgate {
   worker: WorkerHandle | undefined;
   url: string | undefined;
   firstAdmin: { email: string; token: string } | undefined;
+  /** Set when this start filled an empty database with the simulated demo company. */
+  demo?: { accounts: number; events: number } | undefined;
   stop(): Promise<void>;
 }
 
@@ -35,7 +38,15 @@ export async function startFunnelgate(
   try {
     await migrateToLatest(database.db, database.pool, logger);
     // Only a process that prints to a person creates the first admin, so its token is never created unseen.
-    const admin = options.http ? await ensureFirstAdmin(database.db, config.bootstrapToken) : ({ created: false } as const);
+    const admin = options.http
+      ? await ensureFirstAdmin(database.db, config.bootstrapToken)
+      : ({ created: false } as const);
+
+    let demo: { accounts: number; events: number } | undefined;
+    if (options.http && config.demoData) {
+      const seeded = await seedDemoDataIfEmpty({ db: database.db, logger, now: new Date() });
+      if (seeded) demo = { accounts: seeded.groundTruth.summary.accounts, events: seeded.sent };
+    }
 
     if (options.worker) {
       worker = await startWorker({
@@ -65,6 +76,7 @@ export async function startFunnelgate(
       worker,
       url,
       firstAdmin: admin.created ? { email: admin.email, token: admin.token } : undefined,
+      demo,
       stop() {
         stopping ??= (async () => {
           // Order matters: stop taking requests (finishing those in flight), let running jobs finish, then

@@ -20,8 +20,13 @@ export function startCommand(): Command {
       const running = await startFunnelgate(config, logger, { http: true, worker: options.worker });
       const lines = [
         `Funnelgate is ready at ${running.url}`,
-        `  API docs: ${running.url}/docs   OpenAPI: ${running.url}/openapi.json`,
+        `  API description (needs a token): ${running.url}/openapi.json, browsable at ${running.url}/docs`,
       ];
+      if (running.demo) {
+        lines.push(
+          `  The database was empty: added a simulated demo company (${running.demo.accounts} accounts, ${running.demo.events} events). Start with --no-demo to skip.`,
+        );
+      }
       if (running.firstAdmin) {
         lines.push(
           '',
