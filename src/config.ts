@@ -44,6 +44,14 @@ export const configSchema = z.object({
   demoData: booleanFromString.default(true),
   /** Extra connection string parameters are not needed for the embedded database; it always listens on loopback. */
   embeddedPostgresPort: intFromString(0, 65535).default(0),
+  /** One NATS server URL, or several separated by commas (a cluster). */
+  natsUrl: z
+    .string()
+    .regex(
+      /^(nats|tls):\/\/[^,\s]+(\s*,\s*(nats|tls):\/\/[^,\s]+)*$/,
+      'must be a NATS URL such as nats://127.0.0.1:4222 (several separated by commas)',
+    )
+    .default('nats://127.0.0.1:4222'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -65,6 +73,7 @@ const ENV_NAMES: Record<string, keyof Config> = {
   FUNNELGATE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   FUNNELGATE_DEMO_DATA: 'demoData',
   FUNNELGATE_EMBEDDED_PG_PORT: 'embeddedPostgresPort',
+  NATS_URL: 'natsUrl',
 };
 const KEY_TO_ENV = Object.fromEntries(Object.entries(ENV_NAMES).map(([env, key]) => [key, env]));
 
