@@ -154,7 +154,7 @@ function readConfigFile(file: string | undefined): Record<string, unknown> {
 
 function redact(key: string, value: unknown): unknown {
   if (key === 'bootstrapToken') return '[redacted]';
-  if (key === 'databaseUrl' && typeof value === 'string')
+  if ((key === 'databaseUrl' || key === 'natsUrl') && typeof value === 'string')
     return value.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
   return value;
 }

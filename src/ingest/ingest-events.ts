@@ -214,6 +214,14 @@ async function prepare(
     };
   }
   const event = envelope.data;
+  if (JSON.stringify(raw).includes('\\u0000')) {
+    return {
+      code: 'invalid_data',
+      reason: 'The event contains a NUL character (\\u0000), which cannot be stored; remove it and replay',
+      errors: [{ field: '(event)', message: 'contains \\u0000' }],
+      ...ids,
+    };
+  }
   if (!sources.has(event.source)) {
     const row = await db
       .selectFrom('sources')

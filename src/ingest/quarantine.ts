@@ -41,7 +41,8 @@ export async function quarantineRecord(
       reason_code: record.code,
       reason: record.reason,
       errors: JSON.stringify(record.errors),
-      raw: JSON.stringify(record.raw === undefined ? null : record.raw),
+      // PostgreSQL cannot store NUL in text or jsonb; keep the record readable with U+FFFD in its place.
+      raw: JSON.stringify(record.raw === undefined ? null : record.raw).replace(/\\u0000/g, '\\ufffd'),
       mapping_version: record.mappingVersion,
     })
     .returning('id')

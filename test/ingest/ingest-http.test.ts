@@ -108,6 +108,19 @@ describe('POST /v1/events', () => {
     expect(notArray.status).toBe(400);
   });
 
+  it('quarantines an event with a NUL character and stores the rest of the batch', async () => {
+    const response = await post([
+      cloudEvent('email.sent', { contact: { email: 'nul@acme.com' }, subject: 'bad\u0000byte' }),
+      cloudEvent('email.sent', { contact: { email: 'ok@acme.com' } }),
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.body.results.map((r: any) => r.status)).toEqual(['quarantined', 'accepted']);
+    const record = await server.request(`/v1/quarantine/${response.body.results[0].quarantine_id}`, {
+      token: await server.tokenFor('analyst'),
+    });
+    expect(record.body.raw.data.subject).toBe('bad\ufffdbyte');
+  });
+
   it('needs the ingest role', async () => {
     const response = await post(
       [cloudEvent('email.sent', { contact: { email: 'a@b.com' } })],
