@@ -208,7 +208,7 @@ describe('NATS JetStream ingestion', () => {
       .execute();
     expect(quarantined).toHaveLength(1);
     expect(quarantined[0]).toMatchObject({
-      reason_code: 'processing_failed',
+      reason_code: 'invalid_data',
       source: s.source,
       source_event_id: 'nul',
     });
