@@ -6,6 +6,7 @@ import type { ApiToken } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { roleSchema, type Role } from './roles.ts';
 import { displayPrefix, generateTokenSecret, hashToken } from './token-secret.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { createUser, findUserByEmail } from './users.ts';
 
 export interface Principal {
@@ -157,11 +158,21 @@ export async function ensureFirstAdmin(
     const user =
       (await findUserByEmail(trx, FIRST_ADMIN_EMAIL)) ??
       (await createUser(trx, { email: FIRST_ADMIN_EMAIL, name: 'Administrator', roles: ['admin'] }));
-    const { token } = await createToken(
+    const { token, record } = await createToken(
       trx,
       { user_id: user.id, name: 'first admin' },
       bootstrapToken ? { secret: bootstrapToken } : {},
     );
+    await appendAudit(trx, {
+      actor: 'system',
+      action: 'token.create',
+      subjectType: 'api_token',
+      subjectId: record.id,
+      reason: bootstrapToken
+        ? 'first start: first admin (FUNNELGATE_BOOTSTRAP_TOKEN)'
+        : 'first start: first admin',
+      after: toTokenView(record),
+    });
     return { created: true, email: user.email, token } as const;
   });
 }

@@ -265,6 +265,143 @@ export interface SimulationRunsTable {
   created_at: CreatedAt;
 }
 
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  actor: string;
+  actor_id: string | null;
+  action: string;
+  subject_type: string;
+  subject_id: string | null;
+  reason: string | null;
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface FeatureDefinitionsTable {
+  name: string;
+  version: number;
+  entity: string;
+  description: string;
+  window_days: number | null;
+  computation_hash: string;
+  registered_at: CreatedAt;
+}
+
+export interface FeatureSetsTable {
+  name: string;
+  version: number;
+  features: string[];
+  registered_at: CreatedAt;
+}
+
+export interface FeatureValuesTable {
+  entity_type: string;
+  entity_id: string;
+  feature_set: string;
+  feature_set_version: number;
+  as_of: Timestamp;
+  values: Json<Record<string, number | string | null>>;
+  computed_at: CreatedAt;
+}
+
+export interface DirtyContactsTable {
+  contact_id: string;
+  marked_at: CreatedAt;
+}
+
+export interface ModelsTable {
+  id: Generated<string>;
+  name: string;
+  version: number;
+  kind: string;
+  feature_set: string;
+  feature_set_version: number;
+  label: string;
+  training_data_hash: string;
+  train_from: Date | null;
+  train_to: Date | null;
+  holdout_from: Date | null;
+  holdout_to: Date | null;
+  train_rows: number;
+  holdout_rows: number;
+  params: Json<unknown>;
+  code_version: string;
+  metrics: Json<Record<string, unknown>>;
+  calibration_curve: Json<unknown>;
+  artifact: Json<unknown>;
+  trained_by: string;
+  trained_at: CreatedAt;
+}
+
+export type ModelAlias = 'champion' | 'challenger' | 'shadow';
+
+export interface ModelAliasesTable {
+  name: string;
+  alias: ModelAlias;
+  model_id: string;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+export interface LeadScoresTable {
+  contact_id: string;
+  model_name: string;
+  model_id: string | null;
+  model_version: number | null;
+  alias: string;
+  is_prior: boolean;
+  probability: number;
+  factors: Json<unknown>;
+  feature_snapshot: Json<unknown>;
+  as_of: Timestamp;
+  scored_at: Timestamp;
+}
+
+export type GraphNodeType = 'account' | 'contact' | 'opportunity' | 'product' | 'rep' | 'territory' | 'industry';
+export type GraphEdgeType =
+  | 'works_at'
+  | 'parent_of'
+  | 'involved_in'
+  | 'owns'
+  | 'interested_in'
+  | 'similar_to'
+  | 'in_territory'
+  | 'in_industry';
+
+export interface GraphNodesTable {
+  id: Generated<string>;
+  type: GraphNodeType;
+  ref_id: string;
+  label: string;
+  properties: Json;
+  updated_at: Timestamp;
+}
+
+export interface GraphEdgesTable {
+  /** bigint; node-postgres returns it as a string. */
+  id: Generated<string>;
+  type: GraphEdgeType;
+  from_node: string;
+  to_node: string;
+  weight: Generated<number>;
+  properties: Json;
+  valid_from: Date | null;
+  updated_at: Timestamp;
+}
+
+export interface GraphFeaturesTable {
+  entity_type: Exclude<GraphNodeType, 'industry'>;
+  entity_id: string;
+  name: string;
+  value: number;
+  as_of: Timestamp;
+  computed_at: Timestamp;
+  version: string;
+}
+
 export interface Database {
   territories: TerritoriesTable;
   teams: TeamsTable;
@@ -286,6 +423,17 @@ export interface Database {
   identity_merges: IdentityMergesTable;
   quarantine: QuarantineTable;
   simulation_runs: SimulationRunsTable;
+  audit_log: AuditLogTable;
+  feature_definitions: FeatureDefinitionsTable;
+  feature_sets: FeatureSetsTable;
+  feature_values: FeatureValuesTable;
+  dirty_contacts: DirtyContactsTable;
+  models: ModelsTable;
+  model_aliases: ModelAliasesTable;
+  lead_scores: LeadScoresTable;
+  graph_nodes: GraphNodesTable;
+  graph_edges: GraphEdgesTable;
+  graph_features: GraphFeaturesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -19,6 +19,7 @@ import { tokenRoutes } from './routes/tokens.routes.ts';
 import { eventRoutes } from './routes/events.routes.ts';
 import { ingestRoutes, webhookRoutes } from './routes/ingest.routes.ts';
 import { organisationRoutes } from './routes/organisation.routes.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -103,6 +104,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(ingestRoutes, { db: deps.db, config: deps.config });
       await v1.register(webhookRoutes, { db: deps.db, config: deps.config });
       await v1.register(organisationRoutes, { db: deps.db });
+      await v1.register(auditRoutes, { db: deps.db });
     },
     { prefix: '/v1' },
   );

@@ -4,6 +4,8 @@ import { createToken, listTokens, revokeToken, toTokenView } from '../../auth/to
 import { createUser, findUserByIdOrEmail } from '../../auth/users.ts';
 import { AppError } from '../../errors.ts';
 import { parseDuration } from '../duration.ts';
+import { appendAudit } from '../../audit/audit-log.ts';
+import { cliActor } from '../audit-actor.ts';
 import { withDatabase } from '../context.ts';
 import { printResult, table } from '../output.ts';
 
@@ -48,6 +50,13 @@ export function tokenCommand(): Command {
             name: options.name,
             roles: options.role,
             ...(expiresAt ? { expires_at: expiresAt } : {}),
+          });
+          await appendAudit(database.db, {
+            actor: cliActor(),
+            action: 'token.create',
+            subjectType: 'api_token',
+            subjectId: record.id,
+            after: toTokenView(record),
           });
           printResult(
             Boolean(options.json),
@@ -111,6 +120,13 @@ export function tokenCommand(): Command {
     .action(async (tokenId: string, options: { json?: boolean }) => {
       await withDatabase(async ({ database }) => {
         const record = await revokeToken(database.db, tokenId, null);
+        await appendAudit(database.db, {
+          actor: cliActor(),
+          action: 'token.revoke',
+          subjectType: 'api_token',
+          subjectId: record.id,
+          after: toTokenView(record),
+        });
         printResult(
           Boolean(options.json),
           toTokenView(record),

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { ROLES, type Role } from '../../auth/roles.ts';
 import { createUser, findUserByIdOrEmail, listUsers, toUserView, updateUser } from '../../auth/users.ts';
 import { AppError } from '../../errors.ts';
+import { appendAudit } from '../../audit/audit-log.ts';
+import { cliActor } from '../audit-actor.ts';
 import { withDatabase } from '../context.ts';
 import { printResult, table } from '../output.ts';
 
@@ -43,6 +45,13 @@ export function userCommand(): Command {
             ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
             ...(options.skills ? { skills: options.skills.split(',').map((s) => s.trim()) } : {}),
             ...(options.timezone ? { timezone: options.timezone } : {}),
+          });
+          await appendAudit(database.db, {
+            actor: cliActor(),
+            action: 'user.create',
+            subjectType: 'user',
+            subjectId: user.id,
+            after: toUserView(user),
           });
           printResult(
             Boolean(options.json),
@@ -102,6 +111,14 @@ export function userCommand(): Command {
             ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
             ...(options.timezone ? { timezone: options.timezone } : {}),
             ...(options.deactivate ? { active: false } : options.activate ? { active: true } : {}),
+          });
+          await appendAudit(database.db, {
+            actor: cliActor(),
+            action: 'user.update',
+            subjectType: 'user',
+            subjectId: user.id,
+            before: toUserView(user),
+            after: toUserView(updated),
           });
           printResult(Boolean(options.json), toUserView(updated), () =>
             table([toUserView(updated)], USER_COLUMNS),

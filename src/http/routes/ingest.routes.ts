@@ -88,13 +88,11 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = a
     },
     async (request, reply) => {
       const { secret } = await rotateWebhookSecret(db, request.params.name, request.body.overlap_seconds);
-      return reply
-        .status(201)
-        .send({
-          source: request.params.name,
-          secret,
-          previous_secrets_valid_for_seconds: request.body.overlap_seconds,
-        });
+      return reply.status(201).send({
+        source: request.params.name,
+        secret,
+        previous_secrets_valid_for_seconds: request.body.overlap_seconds,
+      });
     },
   );
 

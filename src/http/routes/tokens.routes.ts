@@ -9,6 +9,7 @@ import {
   tokenViewSchema,
 } from '../../auth/tokens.ts';
 import type { Db } from '../../db/database.ts';
+import { appendAudit } from '../../audit/audit-log.ts';
 import { principalOf } from '../auth.ts';
 
 export const tokenRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
@@ -47,8 +48,18 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       },
     },
     async (request, reply) => {
-      const { token, record } = await createToken(db, request.body, {
-        createdBy: principalOf(request).userId,
+      const actor = principalOf(request);
+      const { token, record } = await db.transaction().execute(async (trx) => {
+        const created = await createToken(trx, request.body, { createdBy: actor.userId });
+        await appendAudit(trx, {
+          actor: actor.email,
+          actorId: actor.userId,
+          action: 'token.create',
+          subjectType: 'api_token',
+          subjectId: created.record.id,
+          after: toTokenView(created.record),
+        });
+        return created;
       });
       return reply.status(201).send({ ...toTokenView(record), token });
     },
@@ -65,6 +76,20 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
         response: { 200: tokenViewSchema },
       },
     },
-    async (request) => toTokenView(await revokeToken(db, request.params.id, principalOf(request).userId)),
+    async (request) => {
+      const actor = principalOf(request);
+      return db.transaction().execute(async (trx) => {
+        const record = toTokenView(await revokeToken(trx, request.params.id, actor.userId));
+        await appendAudit(trx, {
+          actor: actor.email,
+          actorId: actor.userId,
+          action: 'token.revoke',
+          subjectType: 'api_token',
+          subjectId: record.id,
+          after: record,
+        });
+        return record;
+      });
+    },
   );
 };

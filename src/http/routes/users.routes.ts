@@ -12,6 +12,7 @@ import {
   userViewSchema,
 } from '../../auth/users.ts';
 import type { Db } from '../../db/database.ts';
+import { appendAudit } from '../../audit/audit-log.ts';
 import { principalOf } from '../auth.ts';
 import { pageOf, pageQuerySchema, toPage } from '../pagination.ts';
 
@@ -87,7 +88,22 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         response: { 201: userViewSchema },
       },
     },
-    async (request, reply) => reply.status(201).send(toUserView(await createUser(db, request.body))),
+    async (request, reply) => {
+      const actor = principalOf(request);
+      const user = await db.transaction().execute(async (trx) => {
+        const created = toUserView(await createUser(trx, request.body));
+        await appendAudit(trx, {
+          actor: actor.email,
+          actorId: actor.userId,
+          action: 'user.create',
+          subjectType: 'user',
+          subjectId: created.id,
+          after: created,
+        });
+        return created;
+      });
+      return reply.status(201).send(user);
+    },
   );
 
   app.patch(
@@ -102,6 +118,22 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         response: { 200: userViewSchema },
       },
     },
-    async (request) => toUserView(await updateUser(db, request.params.id, request.body)),
+    async (request) => {
+      const actor = principalOf(request);
+      return db.transaction().execute(async (trx) => {
+        const before = toUserView(await getUser(trx, request.params.id));
+        const after = toUserView(await updateUser(trx, request.params.id, request.body));
+        await appendAudit(trx, {
+          actor: actor.email,
+          actorId: actor.userId,
+          action: 'user.update',
+          subjectType: 'user',
+          subjectId: after.id,
+          before,
+          after,
+        });
+        return after;
+      });
+    },
   );
 };
