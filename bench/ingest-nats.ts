@@ -16,10 +16,24 @@ export async function benchNats(server: BenchServer, count: number, batchSize = 
   const jsm = await nc.jetstreamManager();
   try {
     await ensureStream(jsm, stream, [subject], true);
-    await publishCloudEvents(servers, subject, benchEvents(count) as unknown as { source: string; id: string }[], { connection: nc });
+    await publishCloudEvents(
+      servers,
+      subject,
+      benchEvents(count) as unknown as { source: string; id: string }[],
+      { connection: nc },
+    );
     const abort = new AbortController();
     const { seconds } = await timed(async () => {
-      const handle = await runNatsConsumer({ db: target.db, logger, servers, stream, durable: 'bench', subjects: [subject], batchSize, signal: abort.signal });
+      const handle = await runNatsConsumer({
+        db: target.db,
+        logger,
+        servers,
+        stream,
+        durable: 'bench',
+        subjects: [subject],
+        batchSize,
+        signal: abort.signal,
+      });
       while (handle.counters.stored + handle.counters.duplicate + handle.counters.quarantined < count) {
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.command.ts';
 import { ingestCommand } from './commands/ingest.command.ts';
+import { importCommand } from './commands/import.command.ts';
 import { migrateCommand } from './commands/migrate.command.ts';
+import { quarantineCommand } from './commands/quarantine.command.ts';
 import { simulateCommand } from './commands/simulate.command.ts';
 import { startCommand } from './commands/start.command.ts';
 import { tokenCommand } from './commands/token.command.ts';
@@ -26,9 +29,12 @@ program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(userCommand());
+program.addCommand(importCommand());
+program.addCommand(quarantineCommand());
 program.addCommand(ingestCommand());
 program.addCommand(sourceCommand());
 program.addCommand(identityCommand());
+program.addCommand(auditCommand());
 program.addCommand(simulateCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.

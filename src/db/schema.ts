@@ -360,7 +360,8 @@ export interface LeadScoresTable {
   scored_at: Timestamp;
 }
 
-export type GraphNodeType = 'account' | 'contact' | 'opportunity' | 'product' | 'rep' | 'territory' | 'industry';
+export type GraphNodeType =
+  'account' | 'contact' | 'opportunity' | 'product' | 'rep' | 'territory' | 'industry';
 export type GraphEdgeType =
   | 'works_at'
   | 'parent_of'

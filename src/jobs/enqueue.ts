@@ -9,13 +9,21 @@ export async function enqueueJob(
   db: Db,
   taskId: string,
   payload: unknown,
-  options: { runAt?: Date; jobKey?: string; maxAttempts?: number; priority?: number } = {},
+  options: {
+    runAt?: Date;
+    jobKey?: string;
+    /** 'replace' (default) debounces: the pending job moves to the new run_at; 'preserve_run_at' throttles. */
+    jobKeyMode?: 'replace' | 'preserve_run_at';
+    maxAttempts?: number;
+    priority?: number;
+  } = {},
 ): Promise<void> {
   await sql`select graphile_worker.add_job(
     identifier => ${taskId}::text,
     payload => ${JSON.stringify(payload)}::json,
     run_at => ${options.runAt ?? null}::timestamptz,
     job_key => ${options.jobKey ?? null}::text,
+    job_key_mode => ${options.jobKeyMode ?? 'replace'}::text,
     max_attempts => ${options.maxAttempts ?? 25}::int,
     priority => ${options.priority ?? 0}::int
   )`.execute(db);
