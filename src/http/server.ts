@@ -19,7 +19,10 @@ import { tokenRoutes } from './routes/tokens.routes.ts';
 import { eventRoutes } from './routes/events.routes.ts';
 import { ingestRoutes, webhookRoutes } from './routes/ingest.routes.ts';
 import { organisationRoutes } from './routes/organisation.routes.ts';
+import { graphRoutes } from './routes/graph.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
+import { featureRoutes } from './routes/features.routes.ts';
+import { modelRoutes } from './routes/models.routes.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -104,7 +107,10 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(ingestRoutes, { db: deps.db, config: deps.config });
       await v1.register(webhookRoutes, { db: deps.db, config: deps.config });
       await v1.register(organisationRoutes, { db: deps.db });
+      await v1.register(graphRoutes, { db: deps.db });
       await v1.register(auditRoutes, { db: deps.db });
+      await v1.register(featureRoutes, { db: deps.db });
+      await v1.register(modelRoutes, { db: deps.db, config: deps.config });
     },
     { prefix: '/v1' },
   );

@@ -10,6 +10,7 @@ import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } f
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
 import { createFieldWriter, type FieldWriter } from './field-writer.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
 import {
   applyEffects,
   projectEvent,
@@ -320,6 +321,17 @@ function newCaches(): Caches {
   return { owners: new Map(), identities: createIdentityCache(), writer: createFieldWriter() };
 }
 
+/**
+ * Contacts whose features changed: recorded in the same transaction as their events, and a refresh job
+ * queued with them (throttled: one run at most every second, however many events arrive).
+ */
+async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> {
+  const ids = [...new Set(contactIds.filter((id): id is string => Boolean(id)))];
+  if (ids.length === 0) return;
+  await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(trx);
+  await enqueueJob(trx, 'features.refresh', {}, { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) });
+}
+
 function currentEntity(
   cache: IdentityCache,
   kind: 'contact' | 'account',
@@ -446,6 +458,10 @@ async function storeChunk(
   }
   await caches.writer.flush(trx);
   await flushIdentityKeys(trx, caches.identities);
+  await markDirty(
+    trx,
+    attributed.filter(({ event }) => insertedIds.has(keyOf(event.source, event.id))).map(({ attribution }) => attribution.contactId),
+  );
   const late = chunk.filter(
     (e) =>
       !results.has(e.index) && !stored.has(keyOf(e.source, e.id)) && !insertedIds.has(keyOf(e.source, e.id)),
@@ -515,6 +531,7 @@ async function storeOne(
     };
     const attribution = await projectEvent(ctx, event.known, event.data);
     await caches.writer.flush(trx);
+    await markDirty(trx, [attribution.contactId]);
     await trx
       .updateTable('events')
       .set({

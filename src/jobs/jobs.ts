@@ -1,4 +1,6 @@
 // The registry of all jobs this version knows. Areas add their job definitions here.
 import type { AnyJobDefinition } from './task-list.ts';
+import { graphJobs } from '../graph/graph.jobs.ts';
+import { featureJobs } from '../features/features.jobs.ts';
 
-export const jobs: AnyJobDefinition[] = [];
+export const jobs: AnyJobDefinition[] = [...graphJobs, ...featureJobs];

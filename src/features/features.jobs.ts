@@ -1,0 +1,37 @@
+// Seconds after new events: features of the contacts they touched are recomputed and the contacts rescored.
+import { z } from 'zod';
+import { defineJob } from '../jobs/task-list.ts';
+import { scoreContacts } from '../models/score-contacts.ts';
+import { takeDirtyContacts } from './materialize.ts';
+
+const BATCH = 500;
+
+export const refreshFeaturesJob = defineJob({
+  id: 'features.refresh',
+  schema: z.object({}).passthrough(),
+  async handler(_payload, { db, logger }) {
+    let total = 0;
+    for (;;) {
+      // Taking the contacts and writing their scores is one transaction: a failure leaves them marked.
+      const done = await db.transaction().execute(async (trx) => {
+        const dirty = await takeDirtyContacts(trx, BATCH);
+        if (dirty.length === 0) return 0;
+        await scoreContacts(
+          trx,
+          dirty.map((d) => d.contactId),
+        );
+        const oldest = Math.min(...dirty.map((d) => d.markedAt.getTime()));
+        logger.debug(
+          { contacts: dirty.length, lagMs: Date.now() - oldest },
+          'features refreshed and contacts rescored',
+        );
+        return dirty.length;
+      });
+      total += done;
+      if (done < BATCH) break;
+    }
+    if (total > 0) logger.info({ contacts: total }, 'rescored contacts after new events');
+  },
+});
+
+export const featureJobs = [refreshFeaturesJob];
