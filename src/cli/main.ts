@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.command.ts';
+import { featuresCommand } from './commands/model.command.ts';
 import { ingestCommand } from './commands/ingest.command.ts';
 import { importCommand } from './commands/import.command.ts';
 import { migrateCommand } from './commands/migrate.command.ts';
@@ -35,6 +36,7 @@ program.addCommand(ingestCommand());
 program.addCommand(sourceCommand());
 program.addCommand(identityCommand());
 program.addCommand(auditCommand());
+program.addCommand(featuresCommand());
 program.addCommand(simulateCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.

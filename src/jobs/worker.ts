@@ -7,6 +7,7 @@ import { workerLogger } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { buildTaskList, type AnyJobDefinition } from './task-list.ts';
 import { jobs as defaultJobs } from './jobs.ts';
+import { schedules } from './schedules.ts';
 
 export interface WorkerHandle {
   readonly running: boolean;
@@ -29,7 +30,7 @@ export async function startWorker(options: {
     concurrency: options.concurrency,
     noHandleSignals: true,
     // Schedules are registered in code (jobs/schedules), never read from a crontab file.
-    parsedCronItems: [],
+    parsedCronItems: options.jobs ? [] : schedules(),
     pollInterval: options.pollIntervalMs ?? 1000,
     // Batchers (delay 0; the default -1 has none) make stop() wait until the last jobs' completion or failure is
     // written. Without them stop() can resolve first and the pool close under that write, leaving a finished

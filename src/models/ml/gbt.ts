@@ -22,7 +22,7 @@ export interface GbtParams {
   /** At most 255 bins for the values of a feature; missing values get one more. */
   maxBins: number;
   /**
-   * 'auto' stops early from 2,000 rows up (scikit-learn: 10,000): a tenth of the rows (stratified) is held out
+   * 'auto' stops early from 500 rows up (scikit-learn: 10,000): a tenth of the rows (stratified) is held out
    * and training stops when the loss on it has not improved for `patience` trees; the best prefix is kept.
    */
   earlyStopping: boolean | 'auto';
@@ -83,7 +83,7 @@ export interface TreeJSON {
   cover: number[];
 }
 
-const AUTO_EARLY_STOPPING_ROWS = 2_000;
+const AUTO_EARLY_STOPPING_ROWS = 500;
 const MISSING_BIN = 255;
 const BIN_SLOTS = 256;
 /** The threshold of a split that sends every present value left (and only missing values right). */

@@ -339,7 +339,15 @@ const scorerSchema = z.object({
 
 /** Rebuilds a scorer from its toJSON() (or that JSON as text, parsed). */
 export function loadScorer(json: unknown): Scorer {
-  const parsed = scorerSchema.safeParse(typeof json === 'string' ? JSON.parse(json) : json);
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      throw new AppError('validation_failed', `Not a Funnelgate scorer: not JSON (${(error as Error).message})`);
+    }
+  }
+  const parsed = scorerSchema.safeParse(value);
   if (!parsed.success) {
     throw new AppError('validation_failed', `Not a Funnelgate scorer: ${z.prettifyError(parsed.error)}`, {
       issues: parsed.error.issues,
