@@ -58,7 +58,7 @@ export async function startFunnelgate(
     }
     let url: string | undefined;
     if (options.http) {
-      const metrics = createMetrics();
+      const metrics = createMetrics({ db: database.db });
       server = await buildServer({
         config,
         db: database.db,

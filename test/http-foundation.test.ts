@@ -61,6 +61,7 @@ describe('authentication and roles', () => {
     const metrics = await server.request('/metrics', { token: analyst });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('funnelgate_http_request_duration_seconds');
+    expect(metrics.body).toMatch(/funnelgate_feature_refresh_backlog\{app="funnelgate"\} 0/);
     const openapi = await server.request('/openapi.json', { token: analyst });
     expect(openapi.status).toBe(200);
     expect(openapi.body.openapi).toBe('3.1.0');

@@ -10,7 +10,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { GraphEdgeType, GraphNodeType } from '../db/schema.ts';
-import { SIMILAR_ACCOUNTS } from './graph-model.ts';
+import { nearestSimilar, type Firmographics } from './similar-accounts.ts';
 
 export interface SyncGraphOptions {
   /** Only entities updated at or after this moment (and what they touch). Default: everything. */
@@ -30,6 +30,8 @@ export interface SyncGraphResult {
   edges: Record<string, number>;
   durationMs: number;
 }
+
+const STAGE_CHUNK = 10_000;
 
 /** Any stable number: one sync at a time, so two workers never race on the same rows. */
 const GRAPH_SYNC_LOCK = 4_711_042;
@@ -253,34 +255,15 @@ const EDGE_FAMILIES: EdgeFamily[] = [
       from users u where u.territory_id is not null`,
   },
   {
-    // Candidates share the industry and the size band (when both know it). Distance: how many decades apart
-    // employees and revenue are (an unknown counts as one decade), averaged, plus a quarter for another region.
-    // Similarity 1 / (1 + distance) is in (0, 1]; ties go to the lower id so re-syncs pick the same five.
+    // Computed in memory by nearestSimilar and staged by stageSimilarPairs (see similar-accounts.ts).
     type: 'similar_to',
     from: 'account',
     to: 'account',
     scope: 'similar',
     select: `
-      with base as (
-        select a.id, btrim(a.industry) as industry, a.size_band, a.region,
-          ln(1 + a.employees::float8) as log_employees, ln(1 + greatest(a.annual_revenue::float8, 0)) as log_revenue
-        from accounts a where a.merged_into_id is null and nullif(btrim(a.industry), '') is not null
-      ), pairs as (
-        select x.id as from_id, y.id as to_id,
-          1.0 / (1.0
-            + (coalesce(abs(x.log_employees - y.log_employees), ln(10)) + coalesce(abs(x.log_revenue - y.log_revenue), ln(10)))
-              / (2 * ln(10))
-            + case when x.region is distinct from y.region then 0.25 else 0 end) as similarity
-        from base x join base y on y.industry = x.industry and y.id <> x.id
-          and (x.size_band is null or y.size_band is null or x.size_band = y.size_band)
-      ), ranked as (
-        select from_id, to_id, similarity,
-          row_number() over (partition by from_id order by similarity desc, to_id) as rank
-        from pairs
-      )
-      select from_id::text as from_ref, to_id::text as to_ref, similarity::float8 as weight,
+      select from_id::text as from_ref, to_id::text as to_ref, similarity as weight,
         jsonb_build_object('rank', rank) as properties, null::timestamptz as valid_from
-      from ranked where rank <= ${SIMILAR_ACCOUNTS}`,
+      from graph_sync_similar_pairs`,
   },
 ];
 
@@ -298,6 +281,7 @@ export async function syncGraph(db: Db, options: SyncGraphOptions = {}): Promise
       result.nodesWritten += counts.written;
       result.nodesDeleted += counts.deleted;
     }
+    await stageSimilarPairs(trx, incremental);
     for (const family of EDGE_FAMILIES) {
       const counts = await syncEdges(trx, family, incremental);
       result.edgesWritten += counts.written;
@@ -476,6 +460,37 @@ async function syncEdges(
     trx,
   );
   return { written: Number(written.numAffectedRows ?? 0), deleted: Number(deleted.numAffectedRows ?? 0) };
+}
+
+/** The similar_to pairs of every account (incremental: of the accounts whose neighbours may have changed). */
+async function stageSimilarPairs(trx: Db, incremental: boolean): Promise<void> {
+  await sql`
+    create temp table graph_sync_similar_pairs (
+      from_id uuid not null,
+      to_id uuid not null,
+      similarity double precision not null,
+      rank integer not null,
+      primary key (from_id, to_id)
+    ) on commit drop`.execute(trx);
+  const accounts = await sql<Firmographics>`
+    select id, btrim(industry) as industry, size_band as "sizeBand", region, employees,
+      annual_revenue::float8 as revenue
+    from accounts where merged_into_id is null and nullif(btrim(industry), '') is not null`.execute(trx);
+  const only = incremental
+    ? new Set(
+        (await sql<{ id: string }>`select id from graph_sync_similar`.execute(trx)).rows.map((r) => r.id),
+      )
+    : undefined;
+  const pairs = nearestSimilar(accounts.rows, only ? { only } : {});
+  for (let start = 0; start < pairs.length; start += STAGE_CHUNK) {
+    const chunk = pairs.slice(start, start + STAGE_CHUNK);
+    await sql`
+      insert into graph_sync_similar_pairs (from_id, to_id, similarity, rank)
+      select * from unnest(${chunk.map((p) => p.from)}::uuid[], ${chunk.map((p) => p.to)}::uuid[],
+                           ${chunk.map((p) => p.similarity)}::float8[], ${chunk.map((p) => p.rank)}::int[])`.execute(
+      trx,
+    );
+  }
 }
 
 /** Fresh statistics after a big change, so neighbourhood queries and the next sync plan well at once. */

@@ -1,5 +1,7 @@
 // Prometheus metrics. One registry per process (per test server), so tests do not share counters.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -7,10 +9,11 @@ export interface Metrics {
   authFailures: Counter<'reason'>;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(options: { defaultMetrics?: boolean; db?: Db } = {}): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ app: 'funnelgate' });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'funnelgate_' });
+  if (options.db) registerFreshnessGauges(registry, options.db);
   return {
     registry,
     httpRequestDuration: new Histogram({
@@ -27,4 +30,43 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Feature freshness, read from the database at scrape time so every API process reports the same truth:
+ * how many contacts wait for a refresh, how long the oldest has waited, and the age of the newest values.
+ */
+function registerFreshnessGauges(registry: Registry, db: Db): void {
+  const read = async () => {
+    const row = await sql<{ backlog: string; waiting: number | null; age: number | null }>`
+      select (select count(*) from dirty_contacts) as backlog,
+             (select extract(epoch from now() - min(marked_at)) from dirty_contacts) as waiting,
+             (select extract(epoch from now() - max(computed_at)) from feature_values) as age`.execute(db);
+    const r = row.rows[0]!;
+    return { backlog: Number(r.backlog), waiting: Number(r.waiting ?? 0), age: Number(r.age ?? 0) };
+  };
+  new Gauge({
+    name: 'funnelgate_feature_refresh_backlog',
+    help: 'Contacts with new events whose features and score are not refreshed yet',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).backlog);
+    },
+  });
+  new Gauge({
+    name: 'funnelgate_feature_staleness_seconds',
+    help: 'How long the oldest contact with new events has waited for its features to be refreshed',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).waiting);
+    },
+  });
+  new Gauge({
+    name: 'funnelgate_feature_last_refresh_age_seconds',
+    help: 'Seconds since feature values were last computed',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).age);
+    },
+  });
 }

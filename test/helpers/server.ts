@@ -32,7 +32,7 @@ export async function startTestServer(
     config,
     db: database.db,
     logger,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics: createMetrics({ defaultMetrics: false, db: database.db }),
     readiness: async () => ({ ready: true, checks: { database: { ok: true } } }),
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -112,7 +112,7 @@ describe('fitGbt', () => {
 
   it('covers add up: each inner node has its children\'s rows', () => {
     const { x, y } = data(1000, 3, 7, (row) => row[0]!);
-    const model = fitGbt(x, y, { iterations: 5 });
+    const model = fitGbt(x, y, { iterations: 5, earlyStopping: false });
     for (const tree of model.trees) {
       expect(tree.cover[0]).toBe(1000);
       tree.left.forEach((l, node) => {
@@ -132,7 +132,7 @@ describe('fitGbt', () => {
 
   it('is deterministic for a seed, also with subsampling', () => {
     const { x, y } = data(1500, 3, 9, (row) => row[0]! - row[2]!);
-    const params = { iterations: 15, subsample: 0.5 };
+    const params = { iterations: 15, subsample: 0.5, earlyStopping: false };
     const a = gbtMargins(fitGbt(x, y, params, 1), x);
     expect(gbtMargins(fitGbt(x, y, params, 1), x)).toEqual(a);
     expect(gbtMargins(fitGbt(x, y, params, 2), x)).not.toEqual(a);
