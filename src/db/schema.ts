@@ -403,6 +403,126 @@ export interface GraphFeaturesTable {
   version: string;
 }
 
+export interface PoliciesTable {
+  version: number;
+  document: string;
+  parsed: Json<unknown>;
+  status: 'proposed' | 'active' | 'superseded' | 'rejected';
+  reason: string;
+  proposed_by: string;
+  proposed_by_id: string | null;
+  proposed_at: CreatedAt;
+  decided_by: string | null;
+  decided_by_id: string | null;
+  decided_at: Date | null;
+  decision_reason: string | null;
+}
+
+export interface CircuitBreakerTable {
+  id: Generated<number>;
+  open: boolean;
+  reason: string | null;
+  changed_by: string | null;
+  changed_at: Date | null;
+  trigger: string | null;
+}
+
+export interface DecisionsTable {
+  id: Generated<string>;
+  agent: string;
+  agent_version: string;
+  subject_type: 'contact' | 'account' | 'opportunity';
+  subject_id: string;
+  action_type: string;
+  action_kind: string;
+  action: Json<unknown>;
+  confidence: number;
+  expected_value: number | null;
+  risk: number | null;
+  explanation: Json<unknown>;
+  dissent: string;
+  mitigations: Json<unknown>;
+  alternatives: Json<unknown>;
+  inputs: Json<unknown>;
+  facts: Json<unknown>;
+  status: string;
+  gate: Json<unknown> | null;
+  policy_version: number | null;
+  approvals_required: Generated<number>;
+  required_role: string | null;
+  deadline_at: Date | null;
+  on_deadline: 'expire' | 'deny' | null;
+  escalation_level: Generated<number>;
+  next_escalation_at: Date | null;
+  assigned_to: string | null;
+  claimed_by: string | null;
+  claim_expires_at: Date | null;
+  approved_action: Json<unknown> | null;
+  edited: Generated<boolean>;
+  execution: Json<unknown> | null;
+  outcome: Json<unknown> | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  decided_at: Date | null;
+}
+
+export interface DecisionTransitionsTable {
+  id: Generated<string>;
+  decision_id: string;
+  from_status: string | null;
+  to_status: string;
+  at: CreatedAt;
+  actor: string;
+  reason: string | null;
+  details: Json<unknown> | null;
+}
+
+export interface ReviewsTable {
+  id: Generated<string>;
+  decision_id: string;
+  reviewer_id: string;
+  reviewer: string;
+  verdict: 'approve' | 'reject' | 'edit';
+  reason: string | null;
+  edited_action: Json<unknown> | null;
+  diff: Json<unknown> | null;
+  at: CreatedAt;
+  seconds_to_decide: number | null;
+}
+
+export interface DecisionCommentsTable {
+  id: Generated<string>;
+  decision_id: string;
+  author_id: string;
+  author: string;
+  body: string;
+  at: CreatedAt;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  decision_id: string;
+  kind: 'action' | 'compensation';
+  connector: string;
+  idempotency_key: string;
+  payload: Json<unknown>;
+  status: 'pending' | 'delivering' | 'delivered' | 'dead';
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  response: Json<unknown> | null;
+  delivered_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ConnectorStateTable {
+  connector: string;
+  consecutive_failures: Generated<number>;
+  open_until: Date | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   territories: TerritoriesTable;
   teams: TeamsTable;
@@ -432,6 +552,14 @@ export interface Database {
   models: ModelsTable;
   model_aliases: ModelAliasesTable;
   lead_scores: LeadScoresTable;
+  policies: PoliciesTable;
+  circuit_breaker: CircuitBreakerTable;
+  decisions: DecisionsTable;
+  decision_transitions: DecisionTransitionsTable;
+  reviews: ReviewsTable;
+  decision_comments: DecisionCommentsTable;
+  outbox: OutboxTable;
+  connector_state: ConnectorStateTable;
   graph_nodes: GraphNodesTable;
   graph_edges: GraphEdgesTable;
   graph_features: GraphFeaturesTable;
