@@ -128,7 +128,7 @@ describe('graph sync', () => {
       select f.ref_id as from_id, t.ref_id as to_id, e.weight, fa.industry as a, ta.industry as b
       from graph_edges e
         join graph_nodes f on f.id = e.from_node join graph_nodes t on t.id = e.to_node
-        join accounts fa on fa.id = f.ref_id::uuid join accounts ta on ta.id = t.ref_id::uuid
+        join accounts fa on fa.id::text = f.ref_id join accounts ta on ta.id::text = t.ref_id
       where e.type = 'similar_to'`.execute(db);
     expect(similar.rows.length).toBeGreaterThan(40);
     const perAccount = new Map<string, number>();
@@ -209,7 +209,7 @@ describe('graph sync', () => {
     // industries, so only the graph remembers that X's similar accounts must be recomputed.
     const moved = await sql<{ id: string; industry: string }>`
       select a.id, a.industry from graph_edges e
-        join graph_nodes t on t.id = e.to_node join accounts a on a.id = t.ref_id::uuid
+        join graph_nodes t on t.id = e.to_node join accounts a on a.id::text = t.ref_id
       where e.type = 'similar_to' order by a.id limit 1`
       .execute(db)
       .then((r) => r.rows[0]!);

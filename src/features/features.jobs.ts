@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineJob } from '../jobs/task-list.ts';
 import { scoreContacts } from '../models/score-contacts.ts';
 import { takeDirtyContacts } from './materialize.ts';
+import { enqueueGraphRefresh } from '../graph/graph.jobs.ts';
 
 const BATCH = 500;
 
@@ -30,7 +31,11 @@ export const refreshFeaturesJob = defineJob({
       total += done;
       if (done < BATCH) break;
     }
-    if (total > 0) logger.info({ contacts: total }, 'rescored contacts after new events');
+    if (total > 0) {
+      logger.info({ contacts: total }, 'rescored contacts after new events');
+      // The knowledge graph follows the entities; its refresh is throttled to one run every few seconds.
+      await enqueueGraphRefresh(db);
+    }
   },
 });
 

@@ -1,12 +1,13 @@
-// Projects the canonical tables into graph_nodes and graph_edges. Set-based and idempotent: every node type and
-// every edge family is one INSERT ... SELECT ... ON CONFLICT DO UPDATE (rows change only when a value did) and
-// one DELETE of what the canonical rows no longer say. A second sync over unchanged data writes nothing.
+// Projects the canonical tables into graph_nodes and graph_edges. Set-based and idempotent: for every node type
+// and every edge family, what the canonical rows say is staged by one INSERT ... SELECT into a keyed work table,
+// then one INSERT ... ON CONFLICT DO UPDATE writes what differs and one DELETE removes what the rows no longer
+// say. A second sync over unchanged data writes nothing. All in one transaction, one sync at a time.
 //
 // Incremental (`since`): only accounts, contacts and opportunities updated since then, widened to everything
 // whose edges they can change (see buildScope). Products, reps, territories, industries, and the
 // contact -> opportunity links (opportunity_contacts has no timestamp) are always projected in full; they are
 // small. Rows are stamped with updated_at when written, not when committed, so pass the start of the previous
-// sync minus a margin, never its end.
+// sync minus a margin, never its end. Without `since` the sync reads everything but still writes only changes.
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { GraphEdgeType, GraphNodeType } from '../db/schema.ts';
