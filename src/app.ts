@@ -10,6 +10,7 @@ import { createMetrics } from './monitoring/metrics.ts';
 import type { Logger } from './logger.ts';
 import { sql } from 'kysely';
 import { seedDemoDataIfEmpty } from './ingest/simulator/demo.ts';
+import { ensureDefaultPolicy } from './gates/policies.ts';
 
 export interface RunningFunnelgate {
   database: DatabaseHandle;
@@ -42,6 +43,8 @@ export async function startFunnelgate(
       ? await ensureFirstAdmin(database.db, config.bootstrapToken)
       : ({ created: false } as const);
 
+    // A fresh install is governed from its first proposal: the shipped default policy becomes version 1.
+    await ensureDefaultPolicy(database.db);
     let demo: { accounts: number; events: number } | undefined;
     if (options.http && config.demoData) {
       const seeded = await seedDemoDataIfEmpty({ db: database.db, logger, now: new Date() });

@@ -2,6 +2,7 @@
 // of action), recorded as `proposed`, and sent through the gate in the same transaction: automatic execution
 // (approved payload frozen, outbox row written), review (assigned, with deadline and escalation), or block.
 import { z } from 'zod';
+import { canonicalJson } from '../audit/audit-log.ts';
 import type { Db } from '../db/database.ts';
 import type { DecisionState } from '../domain/decision-state.ts';
 import { AppError } from '../errors.ts';
@@ -102,7 +103,7 @@ export async function submitProposal(
       .forUpdate()
       .executeTakeFirst();
     if (open) {
-      if (JSON.stringify(open.action) === JSON.stringify(action)) {
+      if (canonicalJson(open.action) === canonicalJson(action)) {
         return { decision_id: open.id, status: open.status as DecisionState, outcome: 'unchanged' as const };
       }
       if (open.status !== 'pending_review' && open.status !== 'proposed') {

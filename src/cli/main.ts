@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.command.ts';
 import { featuresCommand } from './commands/model.command.ts';
+import { breakerCommand, policyCommand } from './commands/policy.command.ts';
 import { ingestCommand } from './commands/ingest.command.ts';
 import { importCommand } from './commands/import.command.ts';
 import { migrateCommand } from './commands/migrate.command.ts';
+import { modelCommand } from './commands/model-eval.command.ts';
 import { quarantineCommand } from './commands/quarantine.command.ts';
 import { simulateCommand } from './commands/simulate.command.ts';
 import { startCommand } from './commands/start.command.ts';
@@ -37,7 +39,10 @@ program.addCommand(sourceCommand());
 program.addCommand(identityCommand());
 program.addCommand(auditCommand());
 program.addCommand(featuresCommand());
+program.addCommand(policyCommand());
+program.addCommand(breakerCommand());
 program.addCommand(simulateCommand());
+program.addCommand(modelCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {

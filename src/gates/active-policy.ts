@@ -16,9 +16,7 @@ export async function activePolicy(db: Db): Promise<ActivePolicy | null> {
   return row ? { version: row.version, document: parsePolicy(row.document) } : null;
 }
 
-export async function breakerState(
-  db: Db,
-): Promise<{
+export async function breakerState(db: Db): Promise<{
   open: boolean;
   reason: string | null;
   changed_by: string | null;

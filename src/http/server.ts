@@ -23,6 +23,7 @@ import { graphRoutes } from './routes/graph.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { featureRoutes } from './routes/features.routes.ts';
 import { modelRoutes } from './routes/models.routes.ts';
+import { policyRoutes } from './routes/policies.routes.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -111,6 +112,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(auditRoutes, { db: deps.db });
       await v1.register(featureRoutes, { db: deps.db });
       await v1.register(modelRoutes, { db: deps.db, config: deps.config });
+      await v1.register(policyRoutes, { db: deps.db });
     },
     { prefix: '/v1' },
   );
