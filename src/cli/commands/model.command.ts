@@ -140,18 +140,16 @@ export function modelRegistryCommands(): Command[] {
         const modelId = options.off
           ? null
           : (await getModelVersion(database.db, LEAD_MODEL, options.version ?? NaN)).id;
-        await database.db
-          .transaction()
-          .execute((trx) =>
-            setAlias(trx, {
-              name: LEAD_MODEL,
-              alias: 'shadow',
-              modelId,
-              by: cliActor(),
-              reason: options.reason,
-              action: 'model.alias',
-            }),
-          );
+        await database.db.transaction().execute((trx) =>
+          setAlias(trx, {
+            name: LEAD_MODEL,
+            alias: 'shadow',
+            modelId,
+            by: cliActor(),
+            reason: options.reason,
+            action: 'model.alias',
+          }),
+        );
         process.stdout.write(
           options.off ? 'Shadow removed.\n' : `Version ${options.version} now scores in shadow.\n`,
         );

@@ -148,19 +148,17 @@ export const modelRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
         : null;
       if (!modelId && request.body.version !== null)
         throw new AppError('validation_failed', 'version must be a number or null');
-      await db
-        .transaction()
-        .execute((trx) =>
-          setAlias(trx, {
-            name: request.params.name,
-            alias: 'shadow',
-            modelId,
-            by: actor.email,
-            byId: actor.userId,
-            reason: request.body.reason,
-            action: 'model.alias',
-          }),
-        );
+      await db.transaction().execute((trx) =>
+        setAlias(trx, {
+          name: request.params.name,
+          alias: 'shadow',
+          modelId,
+          by: actor.email,
+          byId: actor.userId,
+          reason: request.body.reason,
+          action: 'model.alias',
+        }),
+      );
       return reply.status(204).send(null);
     },
   );

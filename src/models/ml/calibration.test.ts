@@ -28,7 +28,11 @@ describe('Platt scaling', () => {
 describe('isotonic regression', () => {
   it('pools adjacent violators (hand-computed)', () => {
     // Sorted outcomes 0, 1, 0, 1: the middle pair violates order and pools to 0.5.
-    expect(fitIsotonic([1, 2, 3, 4], [0, 1, 0, 1])).toEqual({ kind: 'isotonic', x: [1, 2, 3, 4], y: [0, 0.5, 0.5, 1] });
+    expect(fitIsotonic([1, 2, 3, 4], [0, 1, 0, 1])).toEqual({
+      kind: 'isotonic',
+      x: [1, 2, 3, 4],
+      y: [0, 0.5, 0.5, 1],
+    });
     // Order of input does not matter; tied margins are pooled before anything else.
     expect(fitIsotonic([2, 1, 1], [1, 1, 0])).toEqual({ kind: 'isotonic', x: [1, 2], y: [0.5, 1] });
     // A decreasing run pools into one block with two knots.

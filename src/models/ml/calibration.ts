@@ -36,7 +36,8 @@ export function fitPlatt(margins: ArrayLike<number>, labels: ArrayLike<number>):
  * outcome is the value at that margin); each final block becomes a knot at its smallest and largest margin.
  */
 export function fitIsotonic(margins: ArrayLike<number>, labels: ArrayLike<number>): Calibrator {
-  if (margins.length !== labels.length) throw new RangeError(`${margins.length} margins, ${labels.length} labels`);
+  if (margins.length !== labels.length)
+    throw new RangeError(`${margins.length} margins, ${labels.length} labels`);
   const order = Array.from({ length: margins.length }, (_, i) => i).sort((a, b) => margins[a]! - margins[b]!);
   const lo: number[] = [];
   const hi: number[] = [];

@@ -7,9 +7,9 @@ const rows = (values: unknown[]) => values.map((y, i) => ({ id: i, x: i % 3, y }
 describe('labelRows', () => {
   it('guesses the positive value for 0/1, yes/no and true/false labels', () => {
     expect(labelRows(rows([0, 1, '1', '0']), { label: 'y' })).toMatchObject({ positive: '1' });
-    expect(Array.from(labelRows(rows(['no', 'yes', 'Yes', 'no']), { label: 'y', positive: 'Yes' }).labels)).toEqual([
-      0, 0, 1, 0,
-    ]);
+    expect(
+      Array.from(labelRows(rows(['no', 'yes', 'Yes', 'no']), { label: 'y', positive: 'Yes' }).labels),
+    ).toEqual([0, 0, 1, 0]);
     expect(Array.from(labelRows(rows(['no', 'yes']), { label: 'y' }).labels)).toEqual([0, 1]);
     expect(labelRows(rows(['FALSE', 'TRUE']), { label: 'y' }).positive).toBe('TRUE');
     expect(Array.from(labelRows(rows(['1.0', '0']), { label: 'y', positive: '1' }).labels)).toEqual([1, 0]);

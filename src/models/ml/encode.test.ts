@@ -25,7 +25,8 @@ const labels = [1, 0, 1, 1, 0, 0];
 
 describe('values', () => {
   it('recognises missing values and numbers', () => {
-    for (const v of [null, undefined, NaN, '', '  ', 'NA', 'n/a', 'NaN', 'null']) expect(isMissingValue(v)).toBe(true);
+    for (const v of [null, undefined, NaN, '', '  ', 'NA', 'n/a', 'NaN', 'null'])
+      expect(isMissingValue(v)).toBe(true);
     for (const v of [0, 'no', 'None', false]) expect(isMissingValue(v)).toBe(false);
     expect(parseNumber(' -1.5e3 ')).toBe(-1500);
     expect(parseNumber('.5')).toBe(0.5);
@@ -38,7 +39,9 @@ describe('fitEncoder', () => {
     const encoder = fitEncoder(rows, labels, { mode: 'linear', options: { minCategoryCount: 2 } });
     const kinds = Object.fromEntries(encoder.columns.map((c) => [c.name, c.kind]));
     expect(kinds).toEqual({ age: 'numeric', city: 'categorical', note: 'ignored', flat: 'ignored' });
-    expect(encoder.columns.find((c) => c.name === 'note')).toMatchObject({ reason: expect.stringMatching(/identifier/) });
+    expect(encoder.columns.find((c) => c.name === 'note')).toMatchObject({
+      reason: expect.stringMatching(/identifier/),
+    });
   });
 
   it('reads a column with a stray word among numbers as numeric, the word as missing', () => {
@@ -49,7 +52,11 @@ describe('fitEncoder', () => {
   });
 
   it('linear: standardises numbers with a missing indicator, one-hot categories with (other) and (missing)', () => {
-    const encoder = fitEncoder(rows, labels, { mode: 'linear', columns: ['age', 'city'], options: { minCategoryCount: 2 } });
+    const encoder = fitEncoder(rows, labels, {
+      mode: 'linear',
+      columns: ['age', 'city'],
+      options: { minCategoryCount: 2, numericBins: 0 },
+    });
     expect(encoder.features.map((f) => f.name)).toEqual([
       'age',
       'age=(missing)',
@@ -67,6 +74,20 @@ describe('fitEncoder', () => {
     expect(Array.from(matrixRow(x, 4)).slice(2)).toEqual([0, 0, 1, 0]); // Goa is rare: (other)
     expect(Array.from(matrixRow(x, 5)).slice(2)).toEqual([0, 0, 0, 1]);
     expect(Array.from(encodeRow(encoder, { age: 35, city: 'Mumbai' })).slice(2)).toEqual([0, 0, 1, 0]); // unseen
+  });
+
+  it('linear: adds an indicator per quantile bin of a numeric column', () => {
+    const values = Array.from({ length: 100 }, (_, i) => ({ n: i < 50 ? -1 : i }));
+    const encoder = fitEncoder(values, new Array(100).fill(0), {
+      mode: 'linear',
+      options: { numericBins: 4 },
+    });
+    // The quartiles are -1, -1 and 74: half the values are -1, so one cut goes.
+    expect(encoder.features.map((f) => f.name)).toEqual(['n', 'n=(-∞, -1]', 'n=(-1, 74]', 'n=(74, ∞)']);
+    expect(Array.from(encodeRow(encoder, { n: -1 })).slice(1)).toEqual([1, 0, 0]);
+    expect(Array.from(encodeRow(encoder, { n: 74 })).slice(1)).toEqual([0, 1, 0]);
+    expect(Array.from(encodeRow(encoder, { n: 1000 })).slice(1)).toEqual([0, 0, 1]);
+    expect(encoder.features.map((f) => featureValue(encoder, f, { n: 80 }))).toEqual([80, 0, 0, 1]);
   });
 
   it('tree: passes numbers through with NaN for missing, and codes categories by their positive rate', () => {
@@ -108,13 +129,21 @@ describe('fitEncoder', () => {
   it('takes columns of values as well as rows', () => {
     const columns = { age: rows.map((r) => r['age']), city: rows.map((r) => r['city']) };
     const fromColumns = fitEncoder(columns, labels, { mode: 'linear', options: { minCategoryCount: 2 } });
-    const fromRows = fitEncoder(rows, labels, { mode: 'linear', columns: ['age', 'city'], options: { minCategoryCount: 2 } });
+    const fromRows = fitEncoder(rows, labels, {
+      mode: 'linear',
+      columns: ['age', 'city'],
+      options: { minCategoryCount: 2 },
+    });
     expect(fromColumns).toEqual(fromRows);
     expect(encodeTable(fromColumns, columns)).toEqual(encodeTable(fromRows, rows));
   });
 
   it('reports what a row holds for each feature', () => {
-    const encoder = fitEncoder(rows, labels, { mode: 'linear', columns: ['age', 'city'], options: { minCategoryCount: 2 } });
+    const encoder = fitEncoder(rows, labels, {
+      mode: 'linear',
+      columns: ['age', 'city'],
+      options: { minCategoryCount: 2, numericBins: 0 },
+    });
     const row = { age: '', city: 'Goa' };
     expect(encoder.features.map((f) => featureValue(encoder, f, row))).toEqual([null, 1, 0, 0, 1, 0]);
   });

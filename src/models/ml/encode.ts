@@ -3,7 +3,9 @@
 // A column is numeric when (almost) all of its present values are numbers, categorical otherwise. Missing
 // means null, undefined, NaN, or text that is empty or NA / N/A / NaN / null. Then, by model:
 // - linear: a numeric column is standardised with its missing values at the mean (0 after standardising), plus
-//   a `column=(missing)` indicator when training had missing values; a categorical column is one-hot, one
+//   a `column=(missing)` indicator when training had missing values, plus one indicator per quantile bin of
+//   its training values (`age=(25, 32]`; `numericBins`, 5 by default), so that the model can bend where the
+//   effect is not a straight line (U-shapes, a special value such as -1); a categorical column is one-hot, one
 //   indicator per category with at least `minCategoryCount` training rows (at most `maxCategories`), the rest
 //   pooled as `column=(other)`, missing values as `column=(missing)`. All levels are kept (no reference level):
 //   the L2 penalty makes the fit unique and every category reads on its own.
@@ -29,6 +31,8 @@ export interface EncoderOptions {
   numericShare: number;
   /** Pseudo-rows at the overall rate added to each category when ordering the tree codes. */
   smoothing: number;
+  /** Linear encoding: quantile bins per numeric column, each with an indicator (0 or 1: none). */
+  numericBins: number;
 }
 
 export const DEFAULT_ENCODER_OPTIONS: EncoderOptions = {
@@ -36,13 +40,22 @@ export const DEFAULT_ENCODER_OPTIONS: EncoderOptions = {
   maxCategories: 100,
   numericShare: 0.95,
   smoothing: 10,
+  numericBins: 5,
 };
 
 export const OTHER = '(other)';
 export const MISSING = '(missing)';
 
 export type ColumnEncoding =
-  | { name: string; kind: 'numeric'; mean: number; std: number; missing: number }
+  | {
+      name: string;
+      kind: 'numeric';
+      mean: number;
+      std: number;
+      missing: number;
+      /** Upper bounds of the quantile bins but the last (linear encoding). */
+      cuts: number[];
+    }
   | {
       name: string;
       kind: 'categorical';
@@ -149,21 +162,24 @@ function fitColumn(
     if (!Number.isNaN(parseNumber(values[i]))) numeric++;
   }
   if (present === 0) return { name, kind: 'ignored', reason: 'every value is missing' };
-  if (numeric >= options.numericShare * present) return fitNumeric(name, values);
+  if (numeric >= options.numericShare * present)
+    return fitNumeric(name, values, mode === 'linear' ? options.numericBins : 0);
   return fitCategorical(name, values, labels, prior, mode, options);
 }
 
-function fitNumeric(name: string, values: ArrayLike<unknown>): ColumnEncoding {
+function fitNumeric(name: string, values: ArrayLike<unknown>, bins: number): ColumnEncoding {
   let count = 0;
   let mean = 0;
   let m2 = 0;
   let missing = 0;
+  const present: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = parseNumber(values[i]);
     if (Number.isNaN(v)) {
       missing++;
       continue;
     }
+    present.push(v);
     const delta = v - mean;
     count++;
     mean += delta / count;
@@ -171,7 +187,29 @@ function fitNumeric(name: string, values: ArrayLike<unknown>): ColumnEncoding {
   }
   const std = Math.sqrt(m2 / count);
   if (!(std > 0) && missing === 0) return { name, kind: 'ignored', reason: 'the same value in every row' };
-  return { name, kind: 'numeric', mean, std: std > 0 ? std : 0, missing };
+  return { name, kind: 'numeric', mean, std: std > 0 ? std : 0, missing, cuts: quantileCuts(present, bins) };
+}
+
+/** Distinct values at the 1/bins, 2/bins, ... quantiles, leaving no bin empty. */
+function quantileCuts(values: number[], bins: number): number[] {
+  if (bins < 2 || values.length === 0) return [];
+  const sorted = Float64Array.from(values).sort();
+  const cuts = new Set<number>();
+  for (let k = 1; k < bins; k++) cuts.add(sorted[Math.floor((k / bins) * (sorted.length - 1))]!);
+  return [...cuts].filter((cut) => cut < sorted[sorted.length - 1]!);
+}
+
+/** The labels of the bins the cuts make: (-∞, 25], (25, 32], ..., (60, ∞). */
+export function binLabels(cuts: readonly number[]): string[] {
+  const bounds = ['-∞', ...cuts.map(String), '∞'];
+  return bounds.slice(1).map((upper, k) => `(${bounds[k]}, ${upper}${upper === '∞' ? ')' : ']'}`);
+}
+
+/** Index of the bin a value falls in: the first cut at or above it. */
+function binIndex(cuts: readonly number[], value: number): number {
+  let k = 0;
+  while (k < cuts.length && value > cuts[k]!) k++;
+  return k;
 }
 
 function fitCategorical(
@@ -204,7 +242,11 @@ function fitCategorical(
     other.count += s.count;
     other.positives += s.positives;
   }
-  const all: [string, { count: number; positives: number }][] = [...frequent, [OTHER, other], [MISSING, missing]];
+  const all: [string, { count: number; positives: number }][] = [
+    ...frequent,
+    [OTHER, other],
+    [MISSING, missing],
+  ];
   if (all.filter(([, s]) => s.count > 0).length < 2) {
     return {
       name,
@@ -220,7 +262,8 @@ function fitCategorical(
     count: s.count,
     rate: (s.positives + options.smoothing * prior) / (s.count + options.smoothing),
   }));
-  if (mode === 'tree') rated.sort((a, b) => a.rate - b.rate || b.count - a.count || (a.level < b.level ? -1 : 1));
+  if (mode === 'tree')
+    rated.sort((a, b) => a.rate - b.rate || b.count - a.count || (a.level < b.level ? -1 : 1));
   return {
     name,
     kind: 'categorical',
@@ -239,6 +282,8 @@ function featuresOf(columns: ColumnEncoding[], mode: EncoderMode): FeatureInfo[]
     } else if (column.kind === 'numeric') {
       if (column.std > 0) features.push({ name: column.name, column: column.name });
       if (column.missing > 0) features.push(indicator(column.name, MISSING));
+      if (column.cuts.length > 0)
+        for (const bin of binLabels(column.cuts)) features.push(indicator(column.name, bin));
     } else {
       column.levels.forEach((level, i) => {
         if (column.counts[i]! > 0) features.push(indicator(column.name, level));
@@ -255,7 +300,17 @@ function indicator(column: string, level: string): FeatureInfo {
 // ---- applying a fitted encoder -------------------------------------------------------------------------------
 
 type Plan =
-  | { kind: 'numeric'; column: string; mean: number; std: number; value: number; missing: number }
+  | {
+      kind: 'numeric';
+      column: string;
+      mean: number;
+      std: number;
+      value: number;
+      missing: number;
+      cuts: number[];
+      /** Slot of the first bin indicator (the others follow), -1 for none. */
+      firstBin: number;
+    }
   | {
       kind: 'categorical';
       column: string;
@@ -285,6 +340,8 @@ function planFor(encoder: Encoder): Plan[] {
         std: column.std,
         value: slot(column.name),
         missing: tree ? -1 : slot(column.name, MISSING),
+        cuts: column.cuts,
+        firstBin: tree || column.cuts.length === 0 ? -1 : slot(column.name, binLabels(column.cuts)[0]),
       });
     } else if (column.kind === 'categorical') {
       const codes = new Map(column.levels.map((level, i) => [level, tree ? i : slot(column.name, level)]));
@@ -331,7 +388,10 @@ function writeValue(mode: EncoderMode, p: Plan, value: unknown, out: Float64Arra
     if (mode === 'tree') out[offset + p.value] = v;
     else if (Number.isNaN(v)) {
       if (p.missing >= 0) out[offset + p.missing] = 1;
-    } else if (p.value >= 0) out[offset + p.value] = (v - p.mean) / p.std;
+    } else {
+      if (p.value >= 0) out[offset + p.value] = (v - p.mean) / p.std;
+      if (p.firstBin >= 0) out[offset + p.firstBin + binIndex(p.cuts, v)] = 1;
+    }
     return;
   }
   const level = isMissingValue(value) ? p.missing : (p.codes.get(categoryOf(value)) ?? p.other);
@@ -347,7 +407,11 @@ export function featureValue(encoder: Encoder, feature: FeatureInfo, row: Row): 
   const value = row[feature.column];
   if (feature.level !== undefined) {
     const column = encoder.columns.find((c) => c.name === feature.column);
-    if (column?.kind === 'numeric') return isMissingValue(value) || Number.isNaN(parseNumber(value)) ? 1 : 0;
+    if (column?.kind === 'numeric') {
+      const v = parseNumber(value);
+      if (feature.level === MISSING) return Number.isNaN(v) ? 1 : 0;
+      return !Number.isNaN(v) && binLabels(column.cuts)[binIndex(column.cuts, v)] === feature.level ? 1 : 0;
+    }
     if (column?.kind !== 'categorical') return null;
     const level = isMissingValue(value)
       ? MISSING

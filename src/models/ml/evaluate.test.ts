@@ -22,9 +22,10 @@ describe('evaluate', () => {
     expect(result.split).toEqual({ kind: 'stratified-k-fold', folds: 3, seed: 1 });
     expect(result.columns.ignored.map((c) => c.name)).toEqual(['created']); // a unique timestamp per row
     const oracle = rocAuc(labels, probabilities);
-    // The generator is linear in the log-odds: on 1,667 training rows trees approximate it less well.
+    // The generator is linear in the log-odds: on 1,667 training rows trees approximate it less well, and the
+    // bin indicators of the linear encoding cost a little.
     const [logistic, gbt] = result.models;
-    expect(logistic!.rocAuc).toBeGreaterThan(oracle - 0.01);
+    expect(logistic!.rocAuc).toBeGreaterThan(oracle - 0.025);
     expect(gbt!.rocAuc).toBeGreaterThan(oracle - 0.06);
     for (const model of result.models) {
       expect(model.rocAuc).toBeLessThan(oracle + 0.02);
@@ -39,7 +40,12 @@ describe('evaluate', () => {
 
   it('holds out the latest rows when asked for a time-ordered split, without the order column as input', () => {
     const reversed = [...rows].reverse();
-    const byColumn = evaluate({ rows: reversed, label: 'converted', orderBy: 'created', kinds: ['logistic'] });
+    const byColumn = evaluate({
+      rows: reversed,
+      label: 'converted',
+      orderBy: 'created',
+      kinds: ['logistic'],
+    });
     const byRow = evaluate({ rows, label: 'converted', orderBy: ROW_ORDER, kinds: ['logistic'] });
     expect(byColumn.split).toMatchObject({ kind: 'time-ordered-holdout', trainRows: 2000, testRows: 500 });
     expect(byColumn.testRows).toBe(500);
@@ -47,7 +53,16 @@ describe('evaluate', () => {
     expect(byColumn.models[0]!.rocAuc).toBeCloseTo(byRow.models[0]!.rocAuc, 12);
   });
 
+  it('leaves out rows without a value in the order column, and says how many', () => {
+    const some = rows.map((row, i) => (i % 10 === 0 ? { ...row, created: '' } : row));
+    const result = evaluate({ rows: some, label: 'converted', orderBy: 'created', kinds: ['logistic'] });
+    expect(result.split).toMatchObject({ unorderedRows: 250, trainRows: 1800, testRows: 450 });
+    expect(result.rows).toBe(2250);
+  });
+
   it('names the columns when the order column does not exist', () => {
-    expect(() => evaluate({ rows, label: 'converted', orderBy: 'when' })).toThrow(/no column "when".*"created"/);
+    expect(() => evaluate({ rows, label: 'converted', orderBy: 'when' })).toThrow(
+      /no column "when".*"created"/,
+    );
   });
 });

@@ -4,7 +4,7 @@
 import { AppError } from '../../errors.ts';
 import type { CalibrationKind } from './calibration.ts';
 import { labelRows, type LabelSpec } from './dataset.ts';
-import { fitEncoder, tableColumns, type ColumnEncoding, type Row } from './encode.ts';
+import { fitEncoder, isMissingValue, tableColumns, type ColumnEncoding, type Row } from './encode.ts';
 import {
   averagePrecision,
   baseRate,
@@ -63,6 +63,8 @@ export type EvaluationSplit =
       orderBy: string;
       trainRows: number;
       testRows: number;
+      /** Rows left out because their order value is missing. */
+      unorderedRows: number;
       trainPositiveRate: number;
       testPositiveRate: number;
     };
@@ -85,7 +87,20 @@ export interface Evaluation {
 }
 
 export function evaluate(options: EvaluateOptions): Evaluation {
-  const data = labelRows(options.rows, options);
+  let data = labelRows(options.rows, options);
+  let unordered = 0;
+  if (options.orderBy && options.orderBy !== ROW_ORDER) {
+    requireColumn(options.orderBy, tableColumns(options.rows));
+    // Rows without a time cannot be placed before or after the others; they are left out and counted.
+    const orderBy = options.orderBy;
+    const keep = data.rows.flatMap((row, i) => (isMissingValue(row[orderBy]) ? [] : [i]));
+    unordered = data.rows.length - keep.length;
+    data = {
+      ...data,
+      rows: keep.map((i) => data.rows[i]!),
+      labels: Uint8Array.from(keep, (i) => data.labels[i]!),
+    };
+  }
   const seed = options.seed ?? 42;
   const kinds = options.kinds ?? MODEL_KINDS;
   const calibration = options.calibration ?? 'platt';
@@ -95,8 +110,8 @@ export function evaluate(options: EvaluateOptions): Evaluation {
   let splits: Split[];
   let split: EvaluationSplit;
   if (options.orderBy) {
-    const order =
-      options.orderBy === ROW_ORDER ? undefined : columnForOrder(data.rows, options.orderBy, tableColumns(options.rows));
+    const orderBy = options.orderBy;
+    const order = orderBy === ROW_ORDER ? undefined : data.rows.map((row) => row[orderBy]);
     const holdout = timeOrderedHoldout({
       n: data.rows.length,
       ...(order ? { order } : {}),
@@ -108,6 +123,7 @@ export function evaluate(options: EvaluateOptions): Evaluation {
       orderBy: options.orderBy,
       trainRows: holdout.train.length,
       testRows: holdout.test.length,
+      unorderedRows: unordered,
       trainPositiveRate: baseRate(Array.from(holdout.train, (i) => data.labels[i]!)),
       testPositiveRate: baseRate(Array.from(holdout.test, (i) => data.labels[i]!)),
     };
@@ -181,7 +197,7 @@ export function evaluate(options: EvaluateOptions): Evaluation {
   };
 }
 
-function columnForOrder(rows: readonly Row[], column: string, columns: string[]): unknown[] {
+function requireColumn(column: string, columns: string[]): void {
   if (!columns.includes(column)) {
     throw new AppError(
       'validation_failed',
@@ -190,7 +206,6 @@ function columnForOrder(rows: readonly Row[], column: string, columns: string[])
       { columns },
     );
   }
-  return rows.map((row) => row[column]);
 }
 
 function describeColumns(columns: ColumnEncoding[]): Evaluation['columns'] {

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  binThresholds,
-  fitGbt,
-  gbtMargin,
-  gbtMargins,
-  treeFromJSON,
-  treeToJSON,
-  type Tree,
-} from './gbt.ts';
+import { binThresholds, fitGbt, gbtMargin, gbtMargins, treeFromJSON, treeToJSON, type Tree } from './gbt.ts';
 import { sigmoid } from './link.ts';
 import { fitLogistic, logisticMargins } from './logistic.ts';
 import { createMatrix, type Matrix } from './matrix.ts';
@@ -110,7 +102,7 @@ describe('fitGbt', () => {
     expect(Math.max(...wide.trees.map((t) => leaves(t).length))).toBe(8);
   });
 
-  it('covers add up: each inner node has its children\'s rows', () => {
+  it("covers add up: each inner node has its children's rows", () => {
     const { x, y } = data(1000, 3, 7, (row) => row[0]!);
     const model = fitGbt(x, y, { iterations: 5, earlyStopping: false });
     for (const tree of model.trees) {
@@ -144,9 +136,9 @@ describe('fitGbt', () => {
     const { x, y } = data(1000, 3, 10, (row) => row[0]!);
     for (let i = 0; i < 1000; i += 7) x.data[i * 3 + 1] = NaN;
     const model = fitGbt(x, y, { iterations: 10 });
-    const trees = (JSON.parse(JSON.stringify(model.trees.map(treeToJSON))) as ReturnType<typeof treeToJSON>[]).map(
-      treeFromJSON,
-    );
+    const trees = (
+      JSON.parse(JSON.stringify(model.trees.map(treeToJSON))) as ReturnType<typeof treeToJSON>[]
+    ).map(treeFromJSON);
     expect(gbtMargins({ ...model, trees }, x)).toEqual(gbtMargins(model, x));
   });
 

@@ -90,12 +90,7 @@ const BIN_SLOTS = 256;
 const ALL_PRESENT = Number.MAX_VALUE;
 const MIN_HESSIAN = 1e-3;
 
-export function fitGbt(
-  x: Matrix,
-  y: ArrayLike<number>,
-  params: Partial<GbtParams> = {},
-  seed = 0,
-): GbtModel {
+export function fitGbt(x: Matrix, y: ArrayLike<number>, params: Partial<GbtParams> = {}, seed = 0): GbtModel {
   const p = { ...DEFAULT_GBT_PARAMS, ...params };
   checkParams(p);
   if (y.length !== x.rows) throw new RangeError(`${x.rows} rows but ${y.length} labels`);
@@ -180,13 +175,17 @@ function checkParams(p: GbtParams): void {
   const problems: string[] = [];
   if (!(Number.isInteger(p.iterations) && p.iterations >= 1)) problems.push('iterations must be 1 or more');
   if (!(p.learningRate > 0)) problems.push('learningRate must be above 0');
-  if (!(Number.isInteger(p.maxLeafNodes) && p.maxLeafNodes >= 2)) problems.push('maxLeafNodes must be 2 or more');
+  if (!(Number.isInteger(p.maxLeafNodes) && p.maxLeafNodes >= 2))
+    problems.push('maxLeafNodes must be 2 or more');
   if (p.maxDepth !== null && !(Number.isInteger(p.maxDepth) && p.maxDepth >= 1))
     problems.push('maxDepth must be 1 or more, or null');
-  if (!(Number.isInteger(p.minSamplesLeaf) && p.minSamplesLeaf >= 1)) problems.push('minSamplesLeaf must be 1 or more');
+  if (!(Number.isInteger(p.minSamplesLeaf) && p.minSamplesLeaf >= 1))
+    problems.push('minSamplesLeaf must be 1 or more');
   if (!(p.l2 >= 0)) problems.push('l2 must be 0 or more');
-  if (!(Number.isInteger(p.maxBins) && p.maxBins >= 2 && p.maxBins <= 255)) problems.push('maxBins must be 2..255');
-  if (!(p.validationFraction > 0 && p.validationFraction < 1)) problems.push('validationFraction must be in (0, 1)');
+  if (!(Number.isInteger(p.maxBins) && p.maxBins >= 2 && p.maxBins <= 255))
+    problems.push('maxBins must be 2..255');
+  if (!(p.validationFraction > 0 && p.validationFraction < 1))
+    problems.push('validationFraction must be in (0, 1)');
   if (!(p.subsample > 0 && p.subsample <= 1)) problems.push('subsample must be in (0, 1]');
   if (problems.length > 0) throw new RangeError(`bad gradient boosting parameters: ${problems.join('; ')}`);
 }
@@ -505,7 +504,14 @@ class NodeList {
     return this.value.length - 1;
   }
 
-  setSplit(node: number, feature: number, threshold: number, missingLeft: boolean, l: number, r: number): void {
+  setSplit(
+    node: number,
+    feature: number,
+    threshold: number,
+    missingLeft: boolean,
+    l: number,
+    r: number,
+  ): void {
     this.feature[node] = feature;
     this.threshold[node] = threshold;
     this.missingLeft[node] = missingLeft ? 1 : 0;
@@ -587,7 +593,8 @@ export function treeToJSON(tree: Tree): TreeJSON {
 export function treeFromJSON(json: TreeJSON): Tree {
   const size = json.value.length;
   for (const key of ['feature', 'threshold', 'left', 'right', 'missingLeft', 'cover'] as const) {
-    if (!Array.isArray(json[key]) || json[key].length !== size) throw new RangeError(`tree.${key} is not ${size} long`);
+    if (!Array.isArray(json[key]) || json[key].length !== size)
+      throw new RangeError(`tree.${key} is not ${size} long`);
   }
   return {
     feature: Int32Array.from(json.feature),

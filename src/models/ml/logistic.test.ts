@@ -34,11 +34,36 @@ describe('fitLogistic', () => {
     // 23 shuttle launches before 1986: launch temperature (°F) and whether an O-ring was damaged. The maximum
     // likelihood fit quoted in Dalal, Fowlkes and Hoadley (JASA 1989) and textbooks since: 15.0429 - 0.2322 t.
     const launches: [number, number][] = [
-      [66, 0], [70, 1], [69, 0], [68, 0], [67, 0], [72, 0], [73, 0], [70, 0], [57, 1], [63, 1], [70, 1], [78, 0],
-      [67, 0], [53, 1], [67, 0], [75, 0], [70, 0], [81, 0], [76, 0], [79, 0], [75, 1], [76, 0], [58, 1],
+      [66, 0],
+      [70, 1],
+      [69, 0],
+      [68, 0],
+      [67, 0],
+      [72, 0],
+      [73, 0],
+      [70, 0],
+      [57, 1],
+      [63, 1],
+      [70, 1],
+      [78, 0],
+      [67, 0],
+      [53, 1],
+      [67, 0],
+      [75, 0],
+      [70, 0],
+      [81, 0],
+      [76, 0],
+      [79, 0],
+      [75, 1],
+      [76, 0],
+      [58, 1],
     ];
     const x = matrixFromRows(launches.map(([t]) => [t]));
-    const model = fitLogistic(x, launches.map(([, y]) => y), { l2: 0 });
+    const model = fitLogistic(
+      x,
+      launches.map(([, y]) => y),
+      { l2: 0 },
+    );
     expect(model.intercept).toBeCloseTo(15.0429, 3);
     expect(model.coefficients[0]).toBeCloseTo(-0.2322, 4);
   });

@@ -124,7 +124,8 @@ export function fitLogistic(
         const wa = weight * va;
         const rowOffset = ca * d;
         // Columns are ascending within a row, so (ca, cb) with b <= a is the lower triangle.
-        for (let b = rows.start[i]!; b <= a; b++) hessian[rowOffset + rows.column[b]!]! += wa * rows.value[b]!;
+        for (let b = rows.start[i]!; b <= a; b++)
+          hessian[rowOffset + rows.column[b]!]! += wa * rows.value[b]!;
       }
     }
     for (let j = 1; j < d; j++) {
@@ -171,7 +172,8 @@ export function logisticMargin(model: LogisticModel, row: ArrayLike<number>): nu
 
 export function logisticMargins(model: LogisticModel, x: Matrix): Float64Array {
   const out = new Float64Array(x.rows);
-  for (let i = 0; i < x.rows; i++) out[i] = logisticMargin(model, x.data.subarray(i * x.cols, (i + 1) * x.cols));
+  for (let i = 0; i < x.rows; i++)
+    out[i] = logisticMargin(model, x.data.subarray(i * x.cols, (i + 1) * x.cols));
   return out;
 }
 

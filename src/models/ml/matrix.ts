@@ -84,6 +84,7 @@ export function solveSymmetric(a: Float64Array, n: number, b: ArrayLike<number>)
     const factor = Float64Array.from(a);
     for (let i = 0; i < n; i++) factor[i * n + i] = factor[i * n + i]! + ridge;
     if (choleskyInPlace(factor, n)) return choleskySolve(factor, n, b);
-    if (ridge > 1e6 * (scale || 1)) throw new RangeError('the system cannot be solved: the matrix is not finite');
+    if (ridge > 1e6 * (scale || 1))
+      throw new RangeError('the system cannot be solved: the matrix is not finite');
   }
 }

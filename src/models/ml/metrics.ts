@@ -55,7 +55,7 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   const negatives = labels.length - positives;
   if (positives === 0 || negatives === 0) return NaN;
   let rankSum = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start + 1;
     while (end < order.length && scores[order[end]!] === scores[order[start]!]) end++;
     const midrank = (start + 1 + end) / 2;

@@ -58,7 +58,9 @@ describe.each(['logistic', 'gbt'] as const)('trainScorer (%s)', (kind) => {
     for (const row of odd) {
       const p = scorer.predict(row);
       expect(Number.isFinite(p.margin)).toBe(true);
-      expect(Math.abs(p.base + sum(p.contributions.map((c) => c.contribution)) - p.margin)).toBeLessThan(1e-9);
+      expect(Math.abs(p.base + sum(p.contributions.map((c) => c.contribution)) - p.margin)).toBeLessThan(
+        1e-9,
+      );
     }
   });
 });
@@ -72,11 +74,25 @@ describe('calibration', () => {
       c: random(),
       y: random() < 0.3 ? 'yes' : 'no',
     }));
-    const overfit = { gbt: { iterations: 200, maxLeafNodes: 64, minSamplesLeaf: 1, earlyStopping: false as const } };
-    const scorer = trainScorer({ rows, label: 'y', kind: 'gbt', calibration: 'platt', params: overfit, seed: 1 });
+    const overfit = {
+      gbt: { iterations: 200, maxLeafNodes: 64, minSamplesLeaf: 1, earlyStopping: false as const },
+    };
+    const scorer = trainScorer({
+      rows,
+      label: 'y',
+      kind: 'gbt',
+      calibration: 'platt',
+      params: overfit,
+      seed: 1,
+    });
     const margins = scorer.margins(rows);
     // On its own training rows the model separates the classes almost perfectly...
-    expect(rocAuc(rows.map((r) => (r.y === 'yes' ? 1 : 0)), margins)).toBeGreaterThan(0.95);
+    expect(
+      rocAuc(
+        rows.map((r) => (r.y === 'yes' ? 1 : 0)),
+        margins,
+      ),
+    ).toBeGreaterThan(0.95);
     // ...but the calibrator, fitted out of fold, has learned that the margins mean little.
     const calibrator = scorer.toJSON().calibrator;
     if (calibrator.kind !== 'platt') throw new Error('not platt');
@@ -86,7 +102,12 @@ describe('calibration', () => {
   });
 
   it('isotonic calibration gives probabilities from observed rates', () => {
-    const scorer = trainScorer({ rows: train.rows, label: 'converted', kind: 'logistic', calibration: 'isotonic' });
+    const scorer = trainScorer({
+      rows: train.rows,
+      label: 'converted',
+      kind: 'logistic',
+      calibration: 'isotonic',
+    });
     const p = scorer.probabilities(test.rows);
     expect(Math.min(...p)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...p)).toBeLessThanOrEqual(1);
@@ -103,8 +124,26 @@ describe('loadScorer', () => {
     expect(() => loadScorer('{not json')).toThrow(AppError);
   });
 
+  it('loads scorers saved before numeric bins existed', () => {
+    const scorer = trainScorer({
+      rows: train.rows.slice(0, 500),
+      label: 'converted',
+      kind: 'logistic',
+      params: { encoder: { numericBins: 0 } },
+    });
+    const json = JSON.parse(JSON.stringify(scorer)) as { encoder: { options: object; columns: object[] } };
+    delete (json.encoder.options as { numericBins?: number }).numericBins;
+    for (const column of json.encoder.columns) delete (column as { cuts?: number[] }).cuts;
+    expect(loadScorer(json).probabilities(test.rows)).toEqual(scorer.probabilities(test.rows));
+  });
+
   it('keeps a stable, JSON-safe shape', () => {
-    const scorer: Scorer = trainScorer({ rows: train.rows.slice(0, 300), label: 'converted', kind: 'gbt', seed: 1 });
+    const scorer: Scorer = trainScorer({
+      rows: train.rows.slice(0, 300),
+      label: 'converted',
+      kind: 'gbt',
+      seed: 1,
+    });
     const json = scorer.toJSON();
     expect(Object.keys(json).sort()).toEqual(
       ['calibrator', 'encoder', 'format', 'kind', 'label', 'model', 'positive', 'training', 'version'].sort(),

@@ -20,7 +20,15 @@ import {
   type Row,
   type Table,
 } from './encode.ts';
-import { fitGbt, gbtMargins, treeFromJSON, treeToJSON, type GbtModel, type GbtParams, type TreeJSON } from './gbt.ts';
+import {
+  fitGbt,
+  gbtMargins,
+  treeFromJSON,
+  treeToJSON,
+  type GbtModel,
+  type GbtParams,
+  type TreeJSON,
+} from './gbt.ts';
 import {
   fitLogistic,
   logisticContributions,
@@ -28,7 +36,7 @@ import {
   type LogisticModel,
   type LogisticParams,
 } from './logistic.ts';
-import { selectRows, type Matrix } from './matrix.ts';
+import type { Matrix } from './matrix.ts';
 import { stratifiedKFold } from './split.ts';
 import { gbtShap } from './treeshap.ts';
 
@@ -162,7 +170,13 @@ export function fitScorer(input: FitScorerInput): Scorer {
   });
 }
 
-function fitModel(kind: ModelKind, x: Matrix, labels: Uint8Array, params: ScorerParams, seed: number): FittedModel {
+function fitModel(
+  kind: ModelKind,
+  x: Matrix,
+  labels: Uint8Array,
+  params: ScorerParams,
+  seed: number,
+): FittedModel {
   return kind === 'gbt'
     ? { kind, model: fitGbt(x, labels, params.gbt, seed) }
     : { kind, model: fitLogistic(x, labels, params.logistic) };
@@ -179,7 +193,13 @@ function crossFittedMargins(input: FitScorerInput, folds: number): Float64Array 
       columns: input.inputs,
       ...(input.params.encoder ? { options: input.params.encoder } : {}),
     });
-    const fitted = fitModel(input.kind, encodeTable(encoder, trainRows), trainLabels, input.params, input.seed);
+    const fitted = fitModel(
+      input.kind,
+      encodeTable(encoder, trainRows),
+      trainLabels,
+      input.params,
+      input.seed,
+    );
     const held = encodeTable(
       encoder,
       Array.from(split.test, (i) => input.rows[i]!),
@@ -241,7 +261,9 @@ function scorerFrom(json: ScorerJSON): Scorer {
     const { base, values } =
       fitted.kind === 'gbt'
         ? gbtShap(fitted.model, x)
-        : (({ base, contributions }) => ({ base, values: contributions }))(logisticContributions(fitted.model, x));
+        : (({ base, contributions }) => ({ base, values: contributions }))(
+            logisticContributions(fitted.model, x),
+          );
     const margin = marginsOf(fitted, { rows: 1, cols: x.length, data: x })[0]!;
     const contributions = encoder.features.map((feature, j) => ({
       feature: feature.name,
@@ -249,7 +271,9 @@ function scorerFrom(json: ScorerJSON): Scorer {
       contribution: values[j]!,
     }));
     const byColumn = new Map(columns.map((c) => [c, 0]));
-    encoder.features.forEach((feature, j) => byColumn.set(feature.column, byColumn.get(feature.column)! + values[j]!));
+    encoder.features.forEach((feature, j) =>
+      byColumn.set(feature.column, byColumn.get(feature.column)! + values[j]!),
+    );
     return {
       probability: calibrate(calibrator, margin),
       margin,
@@ -304,10 +328,19 @@ const scorerSchema = z.object({
       maxCategories: z.number(),
       numericShare: z.number(),
       smoothing: z.number(),
+      // Scorers saved before numeric bins existed had none.
+      numericBins: z.number().default(0),
     }),
     columns: z.array(
       z.discriminatedUnion('kind', [
-        z.object({ name: z.string(), kind: z.literal('numeric'), mean: z.number(), std: z.number(), missing: z.number() }),
+        z.object({
+          name: z.string(),
+          kind: z.literal('numeric'),
+          mean: z.number(),
+          std: z.number(),
+          missing: z.number(),
+          cuts: numbers.default([]),
+        }),
         z.object({
           name: z.string(),
           kind: z.literal('categorical'),
@@ -322,7 +355,12 @@ const scorerSchema = z.object({
   }),
   model: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('logistic'), intercept: z.number(), coefficients: numbers, means: numbers }),
-    z.object({ kind: z.literal('gbt'), baseMargin: z.number(), nFeatures: z.number(), trees: z.array(treeSchema) }),
+    z.object({
+      kind: z.literal('gbt'),
+      baseMargin: z.number(),
+      nFeatures: z.number(),
+      trees: z.array(treeSchema),
+    }),
   ]),
   calibrator: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('none') }),
@@ -344,7 +382,10 @@ export function loadScorer(json: unknown): Scorer {
     try {
       value = JSON.parse(json);
     } catch (error) {
-      throw new AppError('validation_failed', `Not a Funnelgate scorer: not JSON (${(error as Error).message})`);
+      throw new AppError(
+        'validation_failed',
+        `Not a Funnelgate scorer: not JSON (${(error as Error).message})`,
+      );
     }
   }
   const parsed = scorerSchema.safeParse(value);

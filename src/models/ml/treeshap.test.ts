@@ -17,7 +17,8 @@ function conditional(tree: Tree, x: ArrayLike<number>, known: Set<number>, node 
     return conditional(tree, x, known, goLeft ? left : right);
   }
   return (
-    (tree.cover[left]! * conditional(tree, x, known, left) + tree.cover[right]! * conditional(tree, x, known, right)) /
+    (tree.cover[left]! * conditional(tree, x, known, left) +
+      tree.cover[right]! * conditional(tree, x, known, right)) /
     tree.cover[node]!
   );
 }
@@ -42,7 +43,15 @@ function bruteForceShapley(tree: Tree, x: ArrayLike<number>, m: number): number[
 
 /** A random full binary tree, features reused along paths, covers consistent, some missing-left nodes. */
 function randomTree(random: Random, depth: number, features: number): Tree {
-  const nodes: { feature: number; threshold: number; left: number; right: number; missingLeft: number; value: number; cover: number }[] = [];
+  const nodes: {
+    feature: number;
+    threshold: number;
+    left: number;
+    right: number;
+    missingLeft: number;
+    value: number;
+    cover: number;
+  }[] = [];
   const grow = (level: number): number => {
     const id = nodes.length;
     nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, missingLeft: 0, value: 0, cover: 0 });
@@ -76,7 +85,7 @@ function randomTree(random: Random, depth: number, features: number): Tree {
 }
 
 describe('TreeSHAP', () => {
-  it('gives a stump\'s whole effect to its feature', () => {
+  it("gives a stump's whole effect to its feature", () => {
     const stump: Tree = {
       feature: Int32Array.from([1, -1, -1]),
       threshold: Float64Array.from([0, 0, 0]),
@@ -116,7 +125,8 @@ describe('TreeSHAP', () => {
     const x = createMatrix(n, p);
     const y = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < p; j++) x.data[i * p + j] = random() < 0.1 ? NaN : j === 4 ? Math.floor(random() * 6) : normal(random);
+      for (let j = 0; j < p; j++)
+        x.data[i * p + j] = random() < 0.1 ? NaN : j === 4 ? Math.floor(random() * 6) : normal(random);
       const row = x.data.subarray(i * p, (i + 1) * p);
       const eta = (Number.isNaN(row[0]!) ? 1 : row[0]!) + row[1]! * (row[2]! || 0) + (row[4] === 3 ? 1.5 : 0);
       y[i] = random() < sigmoid(eta) ? 1 : 0;

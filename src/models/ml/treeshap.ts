@@ -41,7 +41,8 @@ export function treeExpectedValue(tree: Tree, node = 0): number {
   if (left < 0) return tree.value[node]!;
   const right = tree.right[node]!;
   return (
-    (tree.cover[left]! * treeExpectedValue(tree, left) + tree.cover[right]! * treeExpectedValue(tree, right)) /
+    (tree.cover[left]! * treeExpectedValue(tree, left) +
+      tree.cover[right]! * treeExpectedValue(tree, right)) /
     tree.cover[node]!
   );
 }
@@ -65,7 +66,14 @@ export function gbtShap(model: GbtModel, x: ArrayLike<number>): { base: number; 
   return { base, values };
 }
 
-function extendPath(p: PathStore, o: number, depth: number, zero: number, one: number, feature: number): void {
+function extendPath(
+  p: PathStore,
+  o: number,
+  depth: number,
+  zero: number,
+  one: number,
+  feature: number,
+): void {
   p.feature[o + depth] = feature;
   p.zero[o + depth] = zero;
   p.one[o + depth] = one;
@@ -161,6 +169,17 @@ function recurse(
     unwindPath(p, o, depth, index);
     depth--;
   }
-  recurse(tree, x, phi, p, hot, depth + 1, o, (tree.cover[hot]! / cover) * incomingZero, incomingOne, feature);
+  recurse(
+    tree,
+    x,
+    phi,
+    p,
+    hot,
+    depth + 1,
+    o,
+    (tree.cover[hot]! / cover) * incomingZero,
+    incomingOne,
+    feature,
+  );
   recurse(tree, x, phi, p, cold, depth + 1, o, (tree.cover[cold]! / cover) * incomingZero, 0, feature);
 }
