@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.command.ts';
-import { featuresCommand } from './commands/model.command.ts';
+import { featuresCommand, modelRegistryCommands } from './commands/model.command.ts';
 import { breakerCommand, policyCommand } from './commands/policy.command.ts';
 import { ingestCommand } from './commands/ingest.command.ts';
 import { importCommand } from './commands/import.command.ts';
@@ -42,7 +42,7 @@ program.addCommand(featuresCommand());
 program.addCommand(policyCommand());
 program.addCommand(breakerCommand());
 program.addCommand(simulateCommand());
-program.addCommand(modelCommand());
+program.addCommand(modelCommand(modelRegistryCommands()));
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {
