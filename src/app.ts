@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { sql } from 'kysely';
 import { seedDemoDataIfEmpty } from './ingest/simulator/demo.ts';
 import { ensureDefaultPolicy } from './gates/policies.ts';
+import { trainLeadModel } from './models/train-lead-model.ts';
 
 export interface RunningFunnelgate {
   database: DatabaseHandle;
@@ -48,7 +49,13 @@ export async function startFunnelgate(
     let demo: { accounts: number; events: number } | undefined;
     if (options.http && config.demoData) {
       const seeded = await seedDemoDataIfEmpty({ db: database.db, logger, now: new Date() });
-      if (seeded) demo = { accounts: seeded.groundTruth.summary.accounts, events: seeded.sent };
+      if (seeded) {
+        demo = { accounts: seeded.groundTruth.summary.accounts, events: seeded.sent };
+        // The demo company has a year of outcomes: start with a trained champion rather than the prior.
+        await trainLeadModel(database.db, { by: 'system (demo data)' }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not train a first model on the demo data; the prior scores'),
+        );
+      }
     }
 
     if (options.worker) {
