@@ -11,9 +11,10 @@
 //   the L2 penalty makes the fit unique and every category reads on its own.
 // - tree: a numeric column is passed as is, missing values as NaN for the trees' learned default direction;
 //   a categorical column becomes one code per level, ordered by the level's training positive rate (smoothed
-//   towards the overall rate), so that a threshold on the code separates low-rate from high-rate categories —
-//   the ordering Fisher (1958) showed optimal for a binary outcome at a single split. Categories unseen in
-//   training, and rare ones, score as `(other)`.
+//   towards the overall rate), so that a threshold on the code separates low-rate from high-rate categories.
+//   For a binary outcome that order holds the best two-way split of the categories (Fisher 1958; Breiman et
+//   al. 1984) — exactly at the root, approximately deeper down, where the trees reuse the global order.
+//   Categories unseen in training, and rare ones, score as `(other)`.
 // The fitted encoder is plain JSON.
 import type { Matrix } from './matrix.ts';
 
