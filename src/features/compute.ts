@@ -71,16 +71,27 @@ export async function registerFeatureDefinitions(db: Db): Promise<void> {
 
 const MAX_WINDOW_DAYS = 180;
 
+export interface ComputeOptions {
+  /**
+   * Graph features: 'stored' reads the latest graph refresh (online scoring, seconds behind); 'point_in_time'
+   * recomputes the graph as of each distinct moment (training; only outcomes closed before the moment count).
+   */
+  graph?: 'stored' | 'point_in_time';
+  chunkSize?: number;
+}
+
 /** Values for each pair, in the order of `pairs`. */
 export async function computeFeatures(
   db: Db,
   set: FeatureSet,
   pairs: FeaturePair[],
-  chunkSize = 2000,
+  options: ComputeOptions = {},
 ): Promise<FeatureRow[]> {
+  const chunkSize = options.chunkSize ?? 2000;
   const definitions = set.features.map((f) => definition(f.name, f.version));
   const eventFeatures = definitions.filter((d) => d.kind === 'event');
   const scalarFeatures = definitions.filter((d) => d.kind === 'scalar');
+  const graphFeatures = definitions.filter((d) => d.kind === 'graph');
   const out: FeatureRow[] = [];
   for (let start = 0; start < pairs.length; start += chunkSize) {
     const chunk = pairs.slice(start, start + chunkSize);
@@ -111,6 +122,7 @@ export async function computeFeatures(
     for (const row of result.rows) {
       const values: FeatureRow = {};
       for (const d of definitions) {
+        if (d.kind === 'graph') continue;
         const raw = row[d.name];
         values[d.name] =
           raw === null || raw === undefined ? null : d.type === 'number' ? Number(raw) : String(raw);
@@ -118,5 +130,52 @@ export async function computeFeatures(
       out.push(values);
     }
   }
+  if (graphFeatures.length > 0)
+    await addGraphFeatures(db, graphFeatures, pairs, out, options.graph ?? 'point_in_time');
   return out;
+}
+
+async function addGraphFeatures(
+  db: Db,
+  definitions: FeatureDefinition[],
+  pairs: FeaturePair[],
+  out: FeatureRow[],
+  mode: 'stored' | 'point_in_time',
+): Promise<void> {
+  const names = definitions.map((d) => d.sql);
+  const lookups = new Map<string, Map<string, number>>();
+  if (mode === 'stored') {
+    const ids = [...new Set(pairs.map((p) => p.contactId))];
+    const rows = ids.length
+      ? await db
+          .selectFrom('graph_features')
+          .select(['entity_id', 'name', 'value'])
+          .where('entity_type', '=', 'contact')
+          .where('entity_id', 'in', ids)
+          .where('name', 'in', names)
+          .execute()
+      : [];
+    for (const r of rows) {
+      const key = `stored|${r.entity_id}`;
+      if (!lookups.has(key)) lookups.set(key, new Map());
+      lookups.get(key)!.set(r.name, r.value);
+    }
+  } else {
+    const { computeGraphFeatures } = await import('../graph/graph-features.ts');
+    for (const asOf of [...new Set(pairs.map((p) => p.asOf.getTime()))]) {
+      const result = await computeGraphFeatures(db, { asOf: new Date(asOf), write: false });
+      for (const f of result.features) {
+        if (f.entityType !== 'contact' || !names.includes(f.name)) continue;
+        const key = `${asOf}|${f.entityId}`;
+        if (!lookups.has(key)) lookups.set(key, new Map());
+        lookups.get(key)!.set(f.name, f.value);
+      }
+    }
+  }
+  pairs.forEach((pair, i) => {
+    const found = lookups.get(
+      mode === 'stored' ? `stored|${pair.contactId}` : `${pair.asOf.getTime()}|${pair.contactId}`,
+    );
+    for (const d of definitions) out[i]![d.name] = found?.get(d.sql) ?? null;
+  });
 }

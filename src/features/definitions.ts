@@ -7,7 +7,7 @@
 // `event` features are aggregate expressions over the contact's events `e` in the window (joined once);
 // `scalar` features are SQL expressions over p, c (the contact) and a (its account).
 
-export type FeatureKind = 'event' | 'scalar';
+export type FeatureKind = 'event' | 'scalar' | 'graph';
 export type FeatureType = 'number' | 'category';
 
 export interface FeatureDefinition {
@@ -18,6 +18,7 @@ export interface FeatureDefinition {
   type: FeatureType;
   description: string;
   windowDays: number | null;
+  /** SQL for event/scalar features; for graph features, the name of the contact's graph feature. */
   sql: string;
   /** The value in business language, for explanations: "visited pricing 3 times in 14 days". */
   phrase: (value: number | string | null) => string;
@@ -305,6 +306,64 @@ export const FEATURE_DEFINITIONS: FeatureDefinition[] = [
   },
 ];
 
+// Graph features (src/graph): the contact's account in the knowledge graph. Online they are read from the
+// latest graph refresh; for training they are computed as of each moment (outcomes closed before it only).
+const GRAPH_FEATURES: FeatureDefinition[] = [
+  {
+    name: 'related_accounts_win_rate',
+    version: 1,
+    entity: 'contact',
+    kind: 'graph',
+    type: 'number',
+    description:
+      'Win rate of opportunities at related accounts (parent, children, similar accounts), smoothed toward the overall rate',
+    windowDays: null,
+    sql: 'account_related_win_rate',
+    phrase: (v) =>
+      v === null
+        ? 'no related accounts'
+        : `related and similar accounts win ${Math.round(Number(v) * 100)} % of their deals`,
+  },
+  {
+    name: 'product_affinity',
+    version: 1,
+    entity: 'contact',
+    kind: 'graph',
+    type: 'number',
+    description: 'How strongly similar accounts bought a product this account has not (top product score)',
+    windowDays: null,
+    sql: 'account_product_affinity_top_score',
+    phrase: (v) =>
+      v === null
+        ? 'no product affinity yet'
+        : `similar companies bought what this one has not (affinity ${n(v)})`,
+  },
+  {
+    name: 'account_centrality',
+    version: 1,
+    entity: 'contact',
+    kind: 'graph',
+    type: 'number',
+    description: "PageRank of the contact's account among linked accounts (parent and similarity edges)",
+    windowDays: null,
+    sql: 'account_pagerank',
+    phrase: (v) => (v === null ? 'account not linked to others' : `account centrality ${n(v)}`),
+  },
+  {
+    name: 'committee_seniorities',
+    version: 1,
+    entity: 'contact',
+    kind: 'graph',
+    type: 'number',
+    description:
+      'Distinct seniorities among the contacts involved in open opportunities at the account (committee structure)',
+    windowDays: null,
+    sql: 'account_committee_seniorities',
+    phrase: (v) => `${n(v)} seniority levels in the buying committee`,
+  },
+];
+FEATURE_DEFINITIONS.push(...GRAPH_FEATURES);
+
 export interface FeatureSet {
   name: string;
   version: number;
@@ -316,6 +375,15 @@ export const FEATURE_SETS: FeatureSet[] = [
   {
     name: 'lead_scoring',
     version: 1,
+    features: FEATURE_DEFINITIONS.filter((d) => d.version === 1 && d.kind !== 'graph').map((d) => ({
+      name: d.name,
+      version: d.version,
+    })),
+  },
+  {
+    // Version 2 adds the knowledge-graph features.
+    name: 'lead_scoring',
+    version: 2,
     features: FEATURE_DEFINITIONS.filter((d) => d.version === 1).map((d) => ({
       name: d.name,
       version: d.version,

@@ -18,6 +18,7 @@ export async function materializeContacts(
     db,
     set,
     contactIds.map((contactId) => ({ contactId, asOf })),
+    { graph: 'stored' },
   );
   const rows = contactIds.map((id, i) => ({ entity_id: id, values: values[i]! }));
   for (let start = 0; start < rows.length; start += 1000) {

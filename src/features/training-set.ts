@@ -43,8 +43,10 @@ export async function buildLeadTrainingSet(db: Db, options: TrainingSetOptions):
       select f.contact_id, t as as_of, s.sql_at
       from first_touch f
       left join became_sql s using (contact_id)
+      -- Moments on one fortnightly grid for everyone, so features that are costly to recompute as of a moment
+      -- (the knowledge graph) are computed once per grid point, not once per lead.
       cross join lateral generate_series(
-        f.first_at + interval '1 day',
+        date_bin(make_interval(days => ${step}), f.first_at, timestamptz '2000-01-03 00:00:00+00') + make_interval(days => ${step}),
         ${options.until}::timestamptz - make_interval(days => ${horizon}),
         make_interval(days => ${step})
       ) as t
@@ -61,7 +63,11 @@ export async function buildLeadTrainingSet(db: Db, options: TrainingSetOptions):
   const rows: FeatureRow[] = [];
   const chunk = 2000;
   for (let start = 0; start < pairs.length; start += chunk) {
-    rows.push(...(await computeFeatures(db, options.set, pairs.slice(start, start + chunk))));
+    rows.push(
+      ...(await computeFeatures(db, options.set, pairs.slice(start, start + chunk), {
+        graph: 'point_in_time',
+      })),
+    );
     options.onProgress?.(Math.min(start + chunk, pairs.length), pairs.length);
   }
   const labels = chosen.map((m) => (m.label ? 1 : 0));

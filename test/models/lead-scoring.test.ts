@@ -66,6 +66,9 @@ describe('lead scoring', () => {
       .where('id', '=', first.id)
       .executeTakeFirstOrThrow();
     expect(model.training_data_hash).toMatch(/^[0-9a-f]{64}$/);
+    // Knowledge-graph features are part of the set, computed as of each training moment.
+    expect(model.feature_set_version).toBe(2);
+    expect(JSON.stringify(model.artifact)).toContain('related_accounts_win_rate');
     expect(model.holdout_from!.getTime()).toBeGreaterThan(model.train_to!.getTime() - 1);
 
     const ids = await someContacts(400);

@@ -80,7 +80,7 @@ it('rescores a contact seconds after its events arrive, and serves features and 
   });
   expect(second.probability).toBeGreaterThan(first.probability);
   const features = await server.request(`/v1/features/contact/${contactId}`, { token: analyst });
-  expect(features.body.items[0]).toMatchObject({ feature_set: 'lead_scoring', feature_set_version: 1 });
+  expect(features.body.items[0]).toMatchObject({ feature_set: 'lead_scoring', feature_set_version: 2 });
   expect(features.body.items[0].values.pricing_views_14d).toBe(3);
   const ranked = await server.request('/v1/scores?limit=5', { token: analyst });
   expect(ranked.body.items[0].email).toBe('hot@lead.com');
