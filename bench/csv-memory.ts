@@ -16,10 +16,14 @@ export async function benchCsvMemory(server: BenchServer, rows: number) {
     const child = fileURLToPath(new URL('./csv-memory-child.ts', import.meta.url));
     // A 128 MB old-space cap: V8 otherwise grows the heap lazily long before it needs to, which says nothing about
     // what the import holds; with the cap the figure is what the import needs (it does not grow with the file).
-    const output = execFileSync(process.execPath, ['--max-old-space-size=128', child, target.url, file, BENCH_MAPPING], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const output = execFileSync(
+      process.execPath,
+      ['--max-old-space-size=128', child, target.url, file, BENCH_MAPPING],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     const result = JSON.parse(output.trim().split('\n').at(-1)!) as {
       rows: number;
       accepted: number;

@@ -40,7 +40,35 @@ export const configSchema = z.object({
   webhookToleranceSeconds: intFromString(1, 86_400).default(300),
   promotionMetric: z.enum(['roc_auc', 'pr_auc', 'brier', 'log_loss']).default('roc_auc'),
   promotionMinGain: z.coerce.number().min(0).max(1).default(0),
-  executionConnector: z.string().regex(/^[a-z][a-z0-9_-]{0,49}$/).default('log'),
+  executionConnector: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,49}$/)
+    .default('log'),
+  executionMaxAttempts: intFromString(1, 100).default(8),
+  executionVisibilityTimeoutSeconds: intFromString(1, 86_400).default(120),
+  executionRequestTimeoutSeconds: intFromString(1, 3600).default(30),
+  executionBackoffBaseMs: intFromString(1, 3_600_000).default(2000),
+  executionBackoffCapMs: intFromString(1, 86_400_000).default(600_000),
+  connectorBreakerThreshold: intFromString(1, 1000).default(5),
+  connectorBreakerCooldownSeconds: intFromString(1, 86_400).default(60),
+  outboundWebhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  outboundWebhookSecret: z
+    .string()
+    .regex(
+      /^whsec_[A-Za-z0-9+/]{24,}={0,2}$/,
+      'must be a Standard Webhooks secret: "whsec_" + base64 (>= 18 bytes)',
+    )
+    .optional(),
+  hubspotUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://api.hubapi.com'),
+  hubspotToken: z.string().min(1).optional(),
+  salesforceUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://acme.my.salesforce.com' })
+    .optional(),
+  salesforceToken: z.string().min(1).optional(),
+  /** The ingest source whose CRM ids (identity keys crm:<source>:<id>) the CRM connector writes back to. */
+  crmSource: z.string().min(1).max(100).optional(),
   databasePoolSize: intFromString(1, 200).default(10),
   workerConcurrency: intFromString(1, 100).default(4),
   shutdownTimeoutMs: intFromString(0, 10 * 60_000).default(30_000),
@@ -74,6 +102,20 @@ const ENV_NAMES: Record<string, keyof Config> = {
   FUNNELGATE_PROMOTION_METRIC: 'promotionMetric',
   FUNNELGATE_PROMOTION_MIN_GAIN: 'promotionMinGain',
   FUNNELGATE_EXECUTION_CONNECTOR: 'executionConnector',
+  FUNNELGATE_EXECUTION_MAX_ATTEMPTS: 'executionMaxAttempts',
+  FUNNELGATE_EXECUTION_VISIBILITY_TIMEOUT_SECONDS: 'executionVisibilityTimeoutSeconds',
+  FUNNELGATE_EXECUTION_REQUEST_TIMEOUT_SECONDS: 'executionRequestTimeoutSeconds',
+  FUNNELGATE_EXECUTION_BACKOFF_BASE_MS: 'executionBackoffBaseMs',
+  FUNNELGATE_EXECUTION_BACKOFF_CAP_MS: 'executionBackoffCapMs',
+  FUNNELGATE_CONNECTOR_BREAKER_THRESHOLD: 'connectorBreakerThreshold',
+  FUNNELGATE_CONNECTOR_BREAKER_COOLDOWN_SECONDS: 'connectorBreakerCooldownSeconds',
+  FUNNELGATE_WEBHOOK_URL: 'outboundWebhookUrl',
+  FUNNELGATE_WEBHOOK_SECRET: 'outboundWebhookSecret',
+  FUNNELGATE_HUBSPOT_URL: 'hubspotUrl',
+  FUNNELGATE_HUBSPOT_TOKEN: 'hubspotToken',
+  FUNNELGATE_SALESFORCE_URL: 'salesforceUrl',
+  FUNNELGATE_SALESFORCE_TOKEN: 'salesforceToken',
+  FUNNELGATE_CRM_SOURCE: 'crmSource',
   DATABASE_POOL_SIZE: 'databasePoolSize',
   FUNNELGATE_WORKER_CONCURRENCY: 'workerConcurrency',
   FUNNELGATE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
@@ -159,7 +201,8 @@ function readConfigFile(file: string | undefined): Record<string, unknown> {
 }
 
 function redact(key: string, value: unknown): unknown {
-  if (key === 'bootstrapToken') return '[redacted]';
+  if (['bootstrapToken', 'outboundWebhookSecret', 'hubspotToken', 'salesforceToken'].includes(key))
+    return '[redacted]';
   if ((key === 'databaseUrl' || key === 'natsUrl') && typeof value === 'string')
     return value.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
   return value;

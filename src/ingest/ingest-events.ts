@@ -328,8 +328,15 @@ function newCaches(): Caches {
 async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> {
   const ids = [...new Set(contactIds.filter((id): id is string => Boolean(id)))];
   if (ids.length === 0) return;
-  await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(trx);
-  await enqueueJob(trx, 'features.refresh', {}, { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) });
+  await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(
+    trx,
+  );
+  await enqueueJob(
+    trx,
+    'features.refresh',
+    {},
+    { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) },
+  );
 }
 
 function currentEntity(
@@ -460,7 +467,9 @@ async function storeChunk(
   await flushIdentityKeys(trx, caches.identities);
   await markDirty(
     trx,
-    attributed.filter(({ event }) => insertedIds.has(keyOf(event.source, event.id))).map(({ attribution }) => attribution.contactId),
+    attributed
+      .filter(({ event }) => insertedIds.has(keyOf(event.source, event.id)))
+      .map(({ attribution }) => attribution.contactId),
   );
   const late = chunk.filter(
     (e) =>

@@ -43,15 +43,13 @@ export const policyRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       },
     },
     async (request, reply) =>
-      reply
-        .status(201)
-        .send(
-          await proposePolicy(db, {
-            document: request.body.document,
-            reason: request.body.reason,
-            by: actorOf(request),
-          }),
-        ),
+      reply.status(201).send(
+        await proposePolicy(db, {
+          document: request.body.document,
+          reason: request.body.reason,
+          by: actorOf(request),
+        }),
+      ),
   );
 
   app.get(
