@@ -36,14 +36,15 @@ start
 TOKEN="$(grep -o 'fg_[A-Za-z0-9_-]\{43\}' "$LOG" | head -1)"
 [ -n "$TOKEN" ] || { echo "smoke: no admin token printed"; cat "$LOG"; exit 1; }
 BASE="http://127.0.0.1:$PORT"
-curl -fsS "$BASE/readyz" | grep -q '"ready":true'
-curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/openapi.json" | grep -q '"openapi"'
-curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/metrics" | grep -q 'funnelgate_'
+# Bodies are read whole before grep looks at them (grep -q stops early and would break curl's pipe).
+READY="$(curl -fsS "$BASE/readyz")"; grep -q '"ready":true' <<<"$READY"
+OPENAPI="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/openapi.json")"; grep -q '"openapi"' <<<"$OPENAPI"
+METRICS="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/metrics")"; grep -q 'funnelgate_' <<<"$METRICS"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v1/me")" = 401 ]
 stop
 
 start
 if grep -q "First start" "$LOG"; then echo "smoke: the restart did not reuse the database"; exit 1; fi
-curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/me" | grep -q 'admin@funnelgate.local'
+ME="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/me")"; grep -q 'admin@funnelgate.local' <<<"$ME"
 stop
 echo "smoke: npm start with embedded PostgreSQL OK"
