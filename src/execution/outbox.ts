@@ -2,6 +2,9 @@
 // approval can never be lost between "approved" and "sent", and nothing is sent that was not approved.
 import type { Db } from '../db/database.ts';
 import type { Action } from '../agents/actions.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
+
+export const DELIVER_JOB = 'execution.deliver';
 
 export async function enqueueDelivery(
   trx: Db,
@@ -21,5 +24,14 @@ export async function enqueueDelivery(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  await wakeDelivery(trx);
   return row.id;
+}
+
+/**
+ * Asks for a delivery run now, in the caller's transaction (so it exists exactly when the row does). Throttled:
+ * while a run is queued, more rows join it instead of adding jobs; a run in progress gets a successor.
+ */
+export async function wakeDelivery(trx: Db): Promise<void> {
+  await enqueueJob(trx, DELIVER_JOB, {}, { jobKey: DELIVER_JOB, jobKeyMode: 'preserve_run_at' });
 }
