@@ -5,6 +5,7 @@ import { breakerCommand, policyCommand } from './commands/policy.command.ts';
 import { ingestCommand } from './commands/ingest.command.ts';
 import { importCommand } from './commands/import.command.ts';
 import { migrateCommand } from './commands/migrate.command.ts';
+import { outboxCommand } from './commands/outbox.command.ts';
 import { modelCommand } from './commands/model-eval.command.ts';
 import { quarantineCommand } from './commands/quarantine.command.ts';
 import { simulateCommand } from './commands/simulate.command.ts';
@@ -13,6 +14,7 @@ import { tokenCommand } from './commands/token.command.ts';
 import { userCommand } from './commands/user.command.ts';
 import { workerCommand } from './commands/worker.command.ts';
 import { identityCommand, sourceCommand } from './commands/source.command.ts';
+import { agentsCommand } from './commands/agents.command.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('funnelgate')
@@ -43,6 +45,8 @@ program.addCommand(policyCommand());
 program.addCommand(breakerCommand());
 program.addCommand(simulateCommand());
 program.addCommand(modelCommand(modelRegistryCommands()));
+program.addCommand(outboxCommand());
+program.addCommand(agentsCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {

@@ -50,6 +50,17 @@ export interface UsersTable {
   updated_at: Timestamp;
 }
 
+export interface SessionsTable {
+  id_hash: Buffer;
+  user_id: string;
+  token_id: string;
+  csrf_secret: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  last_seen_at: Generated<Date>;
+  user_agent: string | null;
+}
+
 export interface ApiTokensTable {
   id: Generated<string>;
   user_id: string;
@@ -528,6 +539,7 @@ export interface Database {
   teams: TeamsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
   products: ProductsTable;
   accounts: AccountsTable;
   contacts: ContactsTable;

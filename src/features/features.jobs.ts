@@ -4,6 +4,7 @@ import { defineJob } from '../jobs/task-list.ts';
 import { scoreContacts } from '../models/score-contacts.ts';
 import { takeDirtyContacts } from './materialize.ts';
 import { enqueueGraphRefresh } from '../graph/graph.jobs.ts';
+import { enqueueAgentRun } from '../agents/agents.jobs.ts';
 
 const BATCH = 500;
 
@@ -18,6 +19,11 @@ export const refreshFeaturesJob = defineJob({
         const dirty = await takeDirtyContacts(trx, BATCH);
         if (dirty.length === 0) return 0;
         await scoreContacts(
+          trx,
+          dirty.map((d) => d.contactId),
+        );
+        // The agents look again at the rescored contacts once the new scores commit with this transaction.
+        await enqueueAgentRun(
           trx,
           dirty.map((d) => d.contactId),
         );

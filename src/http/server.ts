@@ -23,7 +23,13 @@ import { graphRoutes } from './routes/graph.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { featureRoutes } from './routes/features.routes.ts';
 import { modelRoutes } from './routes/models.routes.ts';
+import { outboxRoutes } from './routes/outbox.routes.ts';
+import { decisionRoutes } from './routes/decisions.routes.ts';
 import { policyRoutes } from './routes/policies.routes.ts';
+import { agentRoutes } from './routes/agents.routes.ts';
+import { sessionRoutes } from './routes/session.routes.ts';
+import { funnelRoutes } from './routes/funnel.routes.ts';
+import { DEFAULT_CONSOLE_DIR, registerConsole } from './console.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -31,6 +37,8 @@ export interface ServerDeps {
   logger: Logger;
   metrics: Metrics;
   readiness: ReadinessCheck;
+  /** The built web console (default: web/dist of this package). */
+  consoleDir?: string;
 }
 
 export type App = FastifyInstance;
@@ -78,7 +86,8 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
         version: '1',
         description:
           'AI agents over a B2B sales funnel, with humans in charge. Every route but /healthz and /readyz needs ' +
-          '"Authorization: Bearer <token>". Errors are always { "error": { "code", "message", "details" } }.',
+          '"Authorization: Bearer <token>" (or the console\'s session cookie, with the x-csrf-token header on ' +
+          'writes). Errors are always { "error": { "code", "message", "details" } }.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -112,9 +121,15 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(auditRoutes, { db: deps.db });
       await v1.register(featureRoutes, { db: deps.db });
       await v1.register(modelRoutes, { db: deps.db, config: deps.config });
+      await v1.register(outboxRoutes, { db: deps.db });
+      await v1.register(decisionRoutes, { db: deps.db, config: deps.config });
       await v1.register(policyRoutes, { db: deps.db });
+      await v1.register(agentRoutes, { db: deps.db, config: deps.config });
+      await v1.register(sessionRoutes, { db: deps.db });
+      await v1.register(funnelRoutes, { db: deps.db });
     },
     { prefix: '/v1' },
   );
+  await registerConsole(app, { dir: deps.consoleDir ?? DEFAULT_CONSOLE_DIR });
   return app;
 }

@@ -3,5 +3,15 @@ import type { AnyJobDefinition } from './task-list.ts';
 import { graphJobs } from '../graph/graph.jobs.ts';
 import { featureJobs } from '../features/features.jobs.ts';
 import { modelJobs } from '../models/models.jobs.ts';
+import { agentJobs } from '../agents/agents.jobs.ts';
+import { executionJobs } from '../execution/execution.jobs.ts';
+import { reviewJobs } from '../review/review.jobs.ts';
 
-export const jobs: AnyJobDefinition[] = [...graphJobs, ...featureJobs, ...modelJobs];
+export const jobs: AnyJobDefinition[] = [
+  ...graphJobs,
+  ...featureJobs,
+  ...modelJobs,
+  ...reviewJobs,
+  ...executionJobs,
+  ...agentJobs,
+];

@@ -1,5 +1,7 @@
 // Recurring jobs, in code (graphile-worker cron; one run per slot across all workers).
 import { parseCronItems, type ParsedCronItem } from 'graphile-worker';
+import { DELIVER_CRON } from '../execution/execution.jobs.ts';
+import { AGENT_SCHEDULES } from '../agents/agents.jobs.ts';
 
 export function schedules(): ParsedCronItem[] {
   return parseCronItems([
@@ -11,5 +13,16 @@ export function schedules(): ParsedCronItem[] {
       options: { backfillPeriod: 0 },
       payload: { kind: 'gbt' },
     },
+    // Deliveries wake themselves (on write, and at the next due retry); the minute cron is the safety net.
+    DELIVER_CRON,
+    // Review SLA timers: deadlines fail closed, escalation steps, expired claims. A missed minute is not
+    // backfilled: the next run handles everything that is due by then.
+    {
+      task: 'review.deadlines',
+      match: '* * * * *',
+      identifier: 'review-deadlines',
+      options: { backfillPeriod: 0 },
+    },
+    ...AGENT_SCHEDULES,
   ]);
 }

@@ -5,6 +5,7 @@ import * as m0002 from './0002_ingestion.ts';
 import * as m0003 from './0003_features_models.ts';
 import * as m0004 from './0004_graph.ts';
 import * as m0005 from './0005_decisions.ts';
+import * as m0006 from './0006_sessions.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_features_models': m0003,
   '0004_graph': m0004,
   '0005_decisions': m0005,
+  '0006_sessions': m0006,
 };
