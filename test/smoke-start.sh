@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start` with the embedded PostgreSQL: ready within 30 s, prints URL and admin token, answers /readyz,
 # /openapi.json and /metrics, refuses a request without a token, stops cleanly on SIGTERM, and the next start
-# reuses the same database (no second "first admin").
+# reuses the same database (no second "first admin"); on the demo data, agents' proposals execute or wait for review.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +41,17 @@ READY="$(curl -fsS "$BASE/readyz")"; grep -q '"ready":true' <<<"$READY"
 OPENAPI="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/openapi.json")"; grep -q '"openapi"' <<<"$OPENAPI"
 METRICS="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/metrics")"; grep -q 'funnelgate_' <<<"$METRICS"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v1/me")" = 401 ]
+# The whole loop on the demo data: the agents' proposals appear, some execute on their own, some wait for a human.
+count() {
+  local body; body="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/v1/decisions?status=$1&limit=5")"
+  grep -o '"id":"[0-9a-f-]\{36\}","agent"' <<<"$body" | wc -l
+}
+for _ in $(seq 1 120); do
+  if [ "$(count executed)" -gt 0 ] && [ "$(count pending_review)" -gt 0 ]; then break; fi
+  sleep 1
+done
+[ "$(count executed)" -gt 0 ] || { echo "smoke: no decision executed on the demo data within 2 min"; exit 1; }
+[ "$(count pending_review)" -gt 0 ] || { echo "smoke: no decision waits for review on the demo data"; exit 1; }
 stop
 
 start

@@ -282,5 +282,8 @@ export function money(value: number): string {
 }
 
 export function percent(value: number): string {
+  // "0 %" would claim a certainty no calibrated model has; say how small instead.
+  if (value > 0 && value < 0.005) return '< 1 %';
+  if (value < 1 && value > 0.995) return '> 99 %';
   return `${Math.round(value * 100)} %`;
 }

@@ -190,7 +190,7 @@ export const FEATURE_DEFINITIONS: FeatureDefinition[] = [
     description: 'Department from the CRM',
     windowDays: null,
     sql: `c.department`,
-    phrase: (v) => (v ? `works in ${v}` : 'department unknown'),
+    phrase: (v) => (v ? `works in ${departmentName(String(v))}` : 'department unknown'),
   },
   {
     name: 'lifecycle_stage',
@@ -404,4 +404,10 @@ export function definition(name: string, version: number): FeatureDefinition {
   const found = FEATURE_DEFINITIONS.find((d) => d.name === name && d.version === version);
   if (!found) throw new Error(`No feature ${name} version ${version}`);
   return found;
+}
+
+/** Departments as people write them: acronyms in capitals ("works in IT", not "works in it"). */
+function departmentName(value: string): string {
+  const acronyms = new Set(['it', 'hr', 'r&d', 'qa', 'pr']);
+  return acronyms.has(value.toLowerCase()) ? value.toUpperCase() : value;
 }

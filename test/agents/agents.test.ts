@@ -184,6 +184,10 @@ describe('routing', () => {
   let unassigned: string[];
 
   beforeAll(async () => {
+    // The simulator leaves its newest inbound leads unrouted; give them their account's owner so this test
+    // controls exactly which leads wait for routing.
+    await sql`update contacts c set owner_id = a.owner_id from accounts a
+              where c.account_id = a.id and c.owner_id is null`.execute(database.db);
     // New leads without an owner: unassign a slice of the simulated leads.
     const rows = await database.db
       .selectFrom('contacts')

@@ -79,6 +79,9 @@ const OPPORTUNITY_CHANCE = { newBusiness: 0.75, expansion: 0.5 };
 /** Share of contacts on the monthly newsletter after their first two weeks. */
 const NEWSLETTER_OPT_IN = 0.6;
 
+/** Inbound leads created this close to the end of the simulation have no owner yet (routing has work to do). */
+const UNROUTED_INBOUND_DAYS = 12;
+
 export interface DraftEvent {
   at: number;
   type: EventType;
@@ -419,7 +422,10 @@ class AccountSimulation {
         seniority: contact.seniority,
         department: contact.department,
         lifecycle_stage: 'lead',
-        owner_email: account.owner.email,
+        // Inbound leads of the last few days wait for the routing agent, as new form fills do in a real CRM.
+        ...(contact.plan.inbound && contact.leadAt > this.world.horizon - UNROUTED_INBOUND_DAYS * DAY
+          ? {}
+          : { owner_email: account.owner.email }),
         country: account.country,
         attributes: { lead_source: contact.plan.inbound ? 'inbound' : 'outbound' },
       },
