@@ -14,6 +14,7 @@ import {
   liftAt,
   logLoss,
   rocAuc,
+  rocCurve,
 } from './ml/metrics.ts';
 import { trainScorer, type ModelKind, type Scorer } from './ml/pipeline.ts';
 import type { CalibrationKind } from './ml/calibration.ts';
@@ -34,6 +35,21 @@ export interface HoldoutMetrics {
   base_rate: number;
   rows: number;
   positives: number;
+}
+
+/** The holdout's ROC curve, thinned to at most `max` points (enough to plot it in the console). */
+export function rocPoints(
+  labels: number[],
+  probabilities: number[],
+  max = 60,
+): { fpr: number; tpr: number }[] {
+  const curve = rocCurve(labels, probabilities);
+  const step = Math.max(1, Math.ceil(curve.fpr.length / max));
+  const points: { fpr: number; tpr: number }[] = [];
+  for (let i = 0; i < curve.fpr.length; i += step) points.push({ fpr: curve.fpr[i]!, tpr: curve.tpr[i]! });
+  const last = curve.fpr.length - 1;
+  if (last % step !== 0) points.push({ fpr: curve.fpr[last]!, tpr: curve.tpr[last]! });
+  return points.filter((p) => Number.isFinite(p.fpr) && Number.isFinite(p.tpr));
 }
 
 export function holdoutMetrics(labels: number[], probabilities: number[]): HoldoutMetrics {
@@ -194,6 +210,7 @@ export async function trainLeadModel(db: Db, options: TrainOptions) {
         metrics: JSON.stringify({
           holdout: metrics,
           fit_seconds: fitSeconds,
+          roc_curve: rocPoints(holdLabels, probabilities),
           champion_on_same_holdout: champion ? { version: champion.version, ...championMetrics } : null,
         }),
         calibration_curve: JSON.stringify(calibrationCurve(holdLabels, probabilities)),

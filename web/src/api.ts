@@ -99,7 +99,8 @@ export function describeError(error: unknown): string {
       case 'forbidden':
         return `Not allowed: ${error.message}`;
       case 'conflict':
-        return `Someone else got there first: ${error.message}`;
+        // Claims taken by someone else, a decision already decided, nothing to roll back to: the server says which.
+        return error.message;
       case 'not_found':
         return `Not found: ${error.message}`;
       case 'validation_failed':

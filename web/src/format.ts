@@ -108,6 +108,27 @@ export function describeAction(
   }
 }
 
+/** An alternative the agent weighed, as stored ("followup.schedule:email@2026-11-25T08:00:00Z"), in words. */
+export function describeAlternative(alternative: string, timeZone?: string): string {
+  const colon = alternative.indexOf(':');
+  const type = colon < 0 ? alternative : alternative.slice(0, colon);
+  const rest = colon < 0 ? '' : alternative.slice(colon + 1);
+  switch (type) {
+    case 'followup.schedule': {
+      const [channel, at] = rest.split('@');
+      return at ? `${humanize(channel ?? '')} on ${formatLocal(at, timeZone ?? 'UTC')}` : humanize(rest);
+    }
+    case 'nba.recommend': {
+      const words = NBA_WORDS[rest] ?? humanize(rest);
+      return words.charAt(0).toUpperCase() + words.slice(1);
+    }
+    case 'lead.qualify':
+      return `Move to ${STAGE_WORDS[rest] ?? humanize(rest)}`;
+    default:
+      return humanize(rest || type);
+  }
+}
+
 /** A time in the contact's own time zone, as the follow-up will happen. */
 export function formatLocal(iso: string, timeZone: string): string {
   try {

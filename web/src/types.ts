@@ -192,7 +192,12 @@ export interface ModelVersion {
   holdout_rows?: number;
   holdout_from?: string;
   holdout_to?: string;
-  metrics?: { holdout?: Record<string, number>; champion_on_same_holdout?: Record<string, number> | null };
+  metrics?: {
+    holdout?: Record<string, number>;
+    champion_on_same_holdout?: Record<string, number> | null;
+    /** The holdout's ROC curve, thinned (versions trained before it was stored have none). */
+    roc_curve?: { fpr: number; tpr: number }[];
+  };
   calibration_curve?: CalibrationBin[];
   trained_by?: string;
   trained_at?: string;

@@ -135,7 +135,7 @@ export function EditForm({
   return (
     <form className="edit-form" onSubmit={review} noValidate aria-label="Edit the proposed action">
       {fields.map(({ name, kind }) => {
-        const id = `edit-${name}`;
+        const id = `edit-param-${name}`;
         const error = errors[name];
         const described = error ? `${id}-error` : undefined;
         const label = humanize(name);
@@ -234,17 +234,17 @@ export function EditForm({
         );
       })}
       <div className="field">
-        <label htmlFor="edit-reason">Why you changed it</label>
+        <label htmlFor="edit-why">Why you changed it</label>
         <textarea
-          id="edit-reason"
+          id="edit-why"
           rows={2}
           value={reason}
           onChange={(e) => setReason(e.target.value)}
           aria-invalid={errors['_reason'] ? true : undefined}
-          aria-describedby={errors['_reason'] ? 'edit-reason-error' : undefined}
+          aria-describedby={errors['_reason'] ? 'edit-why-error' : undefined}
         />
         {errors['_reason'] ? (
-          <p id="edit-reason-error" className="field-error">
+          <p id="edit-why-error" className="field-error">
             {errors['_reason']}
           </p>
         ) : null}

@@ -13,7 +13,12 @@ export function FactorsChart({ factorsFor, against }: { factorsFor: Factor[]; ag
     <div className="factors">
       <div className="factors-chart" aria-hidden="true">
         <ResponsiveContainer width="100%" height={Math.max(140, data.length * 30 + 30)}>
-          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
+          <BarChart
+            accessibilityLayer={false}
+            data={data}
+            layout="vertical"
+            margin={{ left: 8, right: 16, top: 4, bottom: 4 }}
+          >
             <XAxis type="number" tick={{ fontSize: 11 }} />
             <YAxis type="category" dataKey="phrase" width={220} tick={{ fontSize: 11 }} interval={0} />
             <Tooltip formatter={(value) => [Number(value).toFixed(3), 'contribution']} />

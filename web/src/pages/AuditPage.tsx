@@ -243,11 +243,11 @@ function AuditRow({ entry, open, onToggle }: { entry: AuditEntry; open: boolean;
             <div className="before-after">
               <div>
                 <h3>Before</h3>
-                <pre>{JSON.stringify(entry.before, null, 2) ?? 'null'}</pre>
+                <pre tabIndex={0}>{JSON.stringify(entry.before, null, 2) ?? 'null'}</pre>
               </div>
               <div>
                 <h3>After</h3>
-                <pre>{JSON.stringify(entry.after, null, 2) ?? 'null'}</pre>
+                <pre tabIndex={0}>{JSON.stringify(entry.after, null, 2) ?? 'null'}</pre>
               </div>
             </div>
             <p className="muted small">hash {entry.hash}</p>

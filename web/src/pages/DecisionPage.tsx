@@ -13,6 +13,7 @@ import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
 import {
   ACTION_LABELS,
   describeAction,
+  describeAlternative,
   formatDateTime,
   formatMoney,
   formatPercent,
@@ -43,8 +44,18 @@ interface ContactView {
   title: string | null;
   lifecycle_stage: string;
   country: string | null;
-  account?: { id: string; name: string; domain: string | null } | null;
-  event_count?: number;
+  account_id: string | null;
+  owner_id: string | null;
+}
+
+interface AccountView {
+  id: string;
+  name: string | null;
+  domain: string | null;
+  industry: string | null;
+  size_band: string | null;
+  region: string | null;
+  tier: string | null;
 }
 
 interface OutboxRow {
@@ -299,7 +310,7 @@ export function DecisionPage({ id }: { id: string }) {
               <dt>Risk (expected loss if wrong)</dt>
               <dd>{formatMoney(d.risk)}</dd>
             </div>
-            {d.facts?.['deal_size'] !== undefined ? (
+            {typeof d.facts?.['deal_size'] === 'number' ? (
               <div>
                 <dt>Typical deal</dt>
                 <dd>{formatMoney(Number(d.facts['deal_size']))}</dd>
@@ -337,7 +348,15 @@ export function DecisionPage({ id }: { id: string }) {
               <ul>
                 {d.alternatives.map((a) => (
                   <li key={a.action}>
-                    <strong>{humanize(a.action.split(':').at(-1) ?? a.action)}</strong>: {a.why_not}
+                    <strong>
+                      {describeAlternative(
+                        a.action,
+                        typeof d.action.params['timezone'] === 'string'
+                          ? d.action.params['timezone']
+                          : undefined,
+                      )}
+                    </strong>
+                    : {a.why_not}
                   </li>
                 ))}
               </ul>
@@ -452,6 +471,13 @@ function ContactContext({
     queryFn: ({ signal }) => api<Neighbourhood>(`/v1/graph/contact/${contactId}?depth=1`, { signal }),
     retry: false,
   });
+  const accountId = contact?.account_id ?? null;
+  const account = useQuery({
+    queryKey: ['account', accountId],
+    enabled: Boolean(accountId),
+    queryFn: ({ signal }) => api<AccountView>(`/v1/accounts/${accountId}`, { signal }),
+  });
+  const { person } = useUsers();
   const neighbours = (graph.data?.nodes ?? []).filter((n) => n.depth > 0);
   return (
     <div className="columns">
@@ -478,10 +504,26 @@ function ContactContext({
             <div>
               <dt>Account</dt>
               <dd>
-                {contact.account
-                  ? `${contact.account.name}${contact.account.domain ? ` (${contact.account.domain})` : ''}`
-                  : '–'}
+                {!contact.account_id
+                  ? 'none (a free-mail address or no company yet)'
+                  : account.data
+                    ? [
+                        account.data.name ?? account.data.domain ?? 'unnamed',
+                        account.data.domain && account.data.name ? `(${account.data.domain})` : '',
+                        account.data.industry ? `· ${humanize(account.data.industry)}` : '',
+                        account.data.size_band ? `· ${humanize(account.data.size_band)}` : '',
+                        account.data.region ? `· ${account.data.region}` : '',
+                      ]
+                        .filter(Boolean)
+                        .join(' ')
+                    : account.isError
+                      ? describeError(account.error)
+                      : 'loading…'}
               </dd>
+            </div>
+            <div>
+              <dt>Owner</dt>
+              <dd>{contact.owner_id ? person(contact.owner_id) : 'nobody'}</dd>
             </div>
             <div>
               <dt>Stage</dt>
@@ -669,7 +711,9 @@ function Trail({ id, status }: { id: string; status: string }) {
               <p>{step.summary}</p>
               <details>
                 <summary>Details</summary>
-                <pre>{JSON.stringify(step.details, null, 2).slice(0, 20_000)}</pre>
+                <pre tabIndex={0} role="region" aria-label={`Details of the ${step.stage} step`}>
+                  {JSON.stringify(step.details, null, 2).slice(0, 20_000)}
+                </pre>
               </details>
             </li>
           ))}

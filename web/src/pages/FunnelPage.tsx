@@ -112,7 +112,11 @@ export function FunnelPage() {
               aria-label={`Line chart of ${metric === 'conversion_rate' ? 'conversion rate' : 'median days'} by month; the table below has the totals`}
             >
               <ResponsiveContainer width="100%" height={300}>
-                <LineChart data={series} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+                <LineChart
+                  accessibilityLayer={false}
+                  data={series}
+                  margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
+                >
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="month" />
                   <YAxis

@@ -19,6 +19,7 @@ import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
 import {
   ACTION_LABELS,
   describeAction,
+  formatDuration,
   formatMoney,
   formatPercent,
   formatRelative,
@@ -78,7 +79,8 @@ export function InboxPage() {
   const me = session.user.id;
   const canReview = session.can('review');
   const queryClient = useQueryClient();
-  const { byId, person } = useUsers();
+  const [mentioned, setMentioned] = useState<(string | null)[]>([]);
+  const { byId, person } = useUsers(mentioned);
   const now = useNow(1000);
 
   const [scope, setScope] = useState<Scope>(canReview ? 'team' : 'all');
@@ -126,6 +128,17 @@ export function InboxPage() {
     refetchIntervalInBackground: false,
     placeholderData: keepPreviousData,
   });
+
+  useEffect(() => {
+    const ids = new Set<string>();
+    for (const item of inbox.data?.items ?? []) {
+      if (item.assigned_to) ids.add(item.assigned_to);
+      if (item.claimed_by) ids.add(item.claimed_by);
+    }
+    setMentioned((before) =>
+      before.length === ids.size && before.every((id) => id !== null && ids.has(id)) ? before : [...ids],
+    );
+  }, [inbox.data]);
 
   // The team: people in the reviewer's team (or just the reviewer), and items nobody was assigned yet.
   const teamIds = useMemo(() => {
@@ -433,7 +446,9 @@ export function InboxPage() {
           {inbox.isFetching
             ? 'Refreshing…'
             : inbox.dataUpdatedAt
-              ? `Updated ${formatRelative(new Date(inbox.dataUpdatedAt).toISOString(), now)}`
+              ? now - inbox.dataUpdatedAt < 5_000
+                ? 'Up to date'
+                : `Updated ${formatDuration(now - inbox.dataUpdatedAt)} ago`
               : ''}
         </span>
       </div>

@@ -185,7 +185,10 @@ export function ModelsPage() {
           ) : (
             <p className="muted">Promoting and rolling back need the policy_owner or admin role.</p>
           )}
-          <CalibrationPlot versions={versions.filter((v) => shown.includes(v.version))} />
+          <div className="columns">
+            <RocPlot versions={versions.filter((v) => shown.includes(v.version))} />
+            <CalibrationPlot versions={versions.filter((v) => shown.includes(v.version))} />
+          </div>
         </>
       )}
       <ReasonDialog
@@ -203,6 +206,80 @@ export function ModelsPage() {
           setAction(null);
         }}
       />
+    </section>
+  );
+}
+
+function RocPlot({ versions }: { versions: ModelVersion[] }) {
+  const withCurve = versions.filter((v) => (v.metrics?.roc_curve ?? []).length > 1);
+  return (
+    <section className="card" aria-labelledby="roc-title">
+      <h2 id="roc-title">ROC on the holdout</h2>
+      <p className="muted">
+        How many of the leads that converted (true positive rate) the model ranks above a threshold, against
+        how many that did not (false positive rate). The diagonal is a coin toss; the area under the curve is
+        the ROC AUC in the table.
+      </p>
+      {withCurve.length === 0 ? (
+        <p className="muted">
+          {versions.length === 0
+            ? 'Choose a version to plot.'
+            : 'These versions were trained before ROC curves were stored; their ROC AUC is in the table.'}
+        </p>
+      ) : (
+        <div
+          className="chart"
+          role="img"
+          aria-label={`ROC curves of ${withCurve
+            .map((v) => `v${v.version} (AUC ${formatNumber(v.metrics?.holdout?.['roc_auc'], 3)})`)
+            .join(', ')}`}
+        >
+          <ResponsiveContainer width="100%" height={320}>
+            <ScatterChart accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis
+                type="number"
+                dataKey="fpr"
+                domain={[0, 1]}
+                name="false positive rate"
+                tickFormatter={(v: number) => `${Math.round(v * 100)}%`}
+                label={{ value: 'false positive rate', position: 'insideBottom', offset: -12 }}
+              />
+              <YAxis
+                type="number"
+                dataKey="tpr"
+                domain={[0, 1]}
+                name="true positive rate"
+                tickFormatter={(v: number) => `${Math.round(v * 100)}%`}
+              />
+              <Tooltip formatter={(value) => Number(value).toFixed(3)} />
+              <Legend verticalAlign="top" />
+              <Scatter
+                name="chance"
+                data={[
+                  { fpr: 0, tpr: 0 },
+                  { fpr: 1, tpr: 1 },
+                ]}
+                line={{ stroke: '#8a929c', strokeDasharray: '4 4' }}
+                shape={() => <g />}
+                fill="#8a929c"
+                isAnimationActive={false}
+              />
+              {withCurve.map((v, i) => (
+                <Scatter
+                  key={v.version}
+                  name={`v${v.version}`}
+                  data={v.metrics?.roc_curve ?? []}
+                  fill={COLORS[i % COLORS.length]}
+                  line={{ stroke: COLORS[i % COLORS.length], strokeWidth: 2 }}
+                  shape={() => <g />}
+                  isAnimationActive={false}
+                />
+              ))}
+            </ScatterChart>
+          </ResponsiveContainer>
+        </div>
+      )}
     </section>
   );
 }
@@ -225,7 +302,7 @@ function CalibrationPlot({ versions }: { versions: ModelVersion[] }) {
           aria-label={`Calibration plot of ${withCurve.map((v) => `v${v.version}`).join(', ')}`}
         >
           <ResponsiveContainer width="100%" height={320}>
-            <ScatterChart margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+            <ScatterChart accessibilityLayer={false} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
                 type="number"
@@ -251,9 +328,9 @@ function CalibrationPlot({ versions }: { versions: ModelVersion[] }) {
                   { predicted: 0, observed: 0, count: 1 },
                   { predicted: 1, observed: 1, count: 1 },
                 ]}
-                line={{ stroke: '#999', strokeDasharray: '4 4' }}
+                line={{ stroke: '#8a929c', strokeDasharray: '4 4' }}
                 shape={() => <g />}
-                fill="#999"
+                fill="#8a929c"
                 isAnimationActive={false}
               />
               {withCurve.map((v, i) => (

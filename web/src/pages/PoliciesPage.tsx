@@ -183,7 +183,14 @@ export function PoliciesPage() {
             ) : document.isError ? (
               <ErrorNotice error={document.error} />
             ) : (
-              <pre className="policy-doc">{document.data.document}</pre>
+              <pre
+                className="policy-doc"
+                tabIndex={0}
+                role="region"
+                aria-label={`Policy version ${current}, YAML`}
+              >
+                {document.data.document}
+              </pre>
             )}
           </section>
           <section className="card" aria-labelledby="diff-title">
@@ -213,6 +220,8 @@ export function PoliciesPage() {
             ) : (
               <pre
                 className="policy-diff"
+                tabIndex={0}
+                role="region"
                 aria-label={`Diff of v${diff.data.to} against v${diff.data.from ?? 'none'}`}
               >
                 {diff.data.lines.map((l, i) => (
