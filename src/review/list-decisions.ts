@@ -12,7 +12,7 @@ export interface DecisionFilter {
   status?: DecisionState;
   agent?: string;
   action_type?: string;
-  subject_type?: 'contact' | 'account' | 'opportunity';
+  subject_type?: 'contact' | 'account' | 'opportunity' | 'bottleneck';
   subject_id?: string;
   assigned_to?: string;
   confidence_min?: number;
@@ -49,7 +49,20 @@ const SORT_COLUMNS = {
   risk: { column: 'risk', type: 'float8' },
 } as const;
 
-export type DecisionListRow = DecisionRow & { approvals_given: number; sort_key: string | null };
+export type DecisionListRow = DecisionRow & {
+  approvals_given: number;
+  sort_key: string | null;
+  subject_name: string | null;
+};
+
+/** What a person calls the subject (a contact's name or email, an account's or opportunity's name), so a list reads
+ * "Move Chloe Haddad to nurture" rather than an id. */
+const subjectNameSql = sql<string | null>`case decisions.subject_type
+  when 'contact' then (select coalesce(nullif(trim(concat_ws(' ', c.first_name, c.last_name)), ''), c.email)
+                       from contacts c where c.id = decisions.subject_id)
+  when 'account' then (select a.name from accounts a where a.id = decisions.subject_id)
+  when 'opportunity' then (select o.name from opportunities o where o.id = decisions.subject_id)
+  end`;
 
 export async function listDecisions(
   db: Db,
@@ -64,7 +77,11 @@ export async function listDecisions(
   let query = db
     .selectFrom('decisions')
     .selectAll('decisions')
-    .select([approvalsGivenSql.as('approvals_given'), sql<string | null>`${col}::text`.as('sort_key')]);
+    .select([
+      approvalsGivenSql.as('approvals_given'),
+      sql<string | null>`${col}::text`.as('sort_key'),
+      subjectNameSql.as('subject_name'),
+    ]);
   for (const condition of filterConditions(options.filter)) query = query.where(condition);
   if (options.cursor) {
     const after = decodeCursor(options.cursor, sort);

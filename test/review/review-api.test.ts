@@ -397,7 +397,14 @@ describe('the inbox list', () => {
       other,
     ]);
     const subject = (await decisionRow(db, other)).subject_id;
-    expect((await list(`subject_type=contact&subject_id=${subject}`)).body.items).toHaveLength(1);
+    const bySubject = (await list(`subject_type=contact&subject_id=${subject}`)).body.items;
+    expect(bySubject).toHaveLength(1);
+    expect(bySubject[0].subject_name).toBeNull(); // the fixture's subject is no contact we know
+    await db
+      .insertInto('contacts')
+      .values({ id: subject, email: 'chloe@acme.example', first_name: 'Chloe', last_name: 'Haddad' })
+      .execute();
+    expect((await list(`subject_id=${subject}`)).body.items[0].subject_name).toBe('Chloe Haddad');
     expect((await list('agent=listing&expected_value_min=150')).body.items).toHaveLength(2);
     const dueSoon = new Date(Date.now() + 5 * 3_600_000).toISOString();
     expect((await list(`agent=listing&due_before=${encodeURIComponent(dueSoon)}`)).body.items).toHaveLength(

@@ -55,6 +55,8 @@ export interface DecisionItem {
   agent_version: string;
   subject_type: string;
   subject_id: string;
+  /** In lists: the contact's name or email, the account's or opportunity's name. */
+  subject_name?: string | null;
   action_type: string;
   action: ActionView;
   confidence: number;

@@ -282,7 +282,7 @@ export function InboxPage() {
       });
     },
     onSuccess: (result, { item, verdict }) => {
-      const what = describeAction(item.action, { person });
+      const what = describeAction(item.action, { person, subject: item.subject_name ?? undefined });
       const outcome =
         verdict === 'reject'
           ? 'Rejected'
@@ -575,7 +575,10 @@ export function InboxPage() {
                 const isActive = index === activeIndex;
                 const taken = claimedByOther(item, me, now);
                 const level = slaLevel(item.deadline_at, now);
-                const summary = describeAction(item.action, { person });
+                const summary = describeAction(item.action, {
+                  person,
+                  subject: item.subject_name ?? undefined,
+                });
                 return (
                   <tr
                     key={item.id}
@@ -689,7 +692,11 @@ export function InboxPage() {
       <ReasonDialog
         open={rejecting !== null}
         title="Reject this proposal"
-        subject={rejecting ? describeAction(rejecting.action, { person }) : ''}
+        subject={
+          rejecting
+            ? describeAction(rejecting.action, { person, subject: rejecting.subject_name ?? undefined })
+            : ''
+        }
         confirm="Reject"
         minLength={1}
         busy={review.isPending}
