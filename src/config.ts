@@ -73,6 +73,33 @@ export const configSchema = z.object({
   workerConcurrency: intFromString(1, 100).default(4),
   shutdownTimeoutMs: intFromString(0, 10 * 60_000).default(30_000),
   demoData: booleanFromString.default(true),
+  /** Feedback: an outcome counts for a decision up to this many days after its execution (or decision). */
+  attributionWindowDays: intFromString(1, 365).default(30),
+  /** Drift thresholds: population stability index per feature and for the score. */
+  driftPsiWarn: z.coerce.number().min(0).max(10).default(0.1),
+  driftPsiAlarm: z.coerce.number().min(0).max(10).default(0.2),
+  /** A distribution test (KS, chi-square) below this p-value is reported as significant. */
+  driftPValue: z.coerce.number().min(0).max(1).default(0.001),
+  /**
+   * The recent window compared with the model's training window, and the least rows worth comparing: with 10
+   * bins, PSI from sampling noise alone is about 9 x (1/n + 1/m), so small samples look drifted.
+   */
+  driftWindowDays: intFromString(1, 365).default(14),
+  driftMinSamples: intFromString(10, 1_000_000).default(300),
+  /** Expected calibration error of scores on labelled outcomes. */
+  calibrationEceWarn: z.coerce.number().min(0).max(1).default(0.05),
+  calibrationEceAlarm: z.coerce.number().min(0).max(1).default(0.1),
+  /** How long the oldest contact with new events may wait for its features to be refreshed. */
+  freshnessWarnSeconds: intFromString(1, 30 * 86_400).default(900),
+  freshnessAlarmSeconds: intFromString(1, 30 * 86_400).default(3600),
+  /** Share of outbox deliveries that ended dead over the last day. */
+  connectorErrorRateWarn: z.coerce.number().min(0).max(1).default(0.05),
+  connectorErrorRateAlarm: z.coerce.number().min(0).max(1).default(0.25),
+  /** Jobs that failed for good (all attempts used) over the last day. */
+  jobFailuresWarn: intFromString(1, 1_000_000).default(1),
+  jobFailuresAlarm: intFromString(1, 1_000_000).default(20),
+  /** An alarm at its alarm threshold opens the circuit breaker (everything goes to review). */
+  alarmsTripBreaker: booleanFromString.default(true),
   /** Extra connection string parameters are not needed for the embedded database; it always listens on loopback. */
   embeddedPostgresPort: intFromString(0, 65535).default(0),
   /** One NATS server URL, or several separated by commas (a cluster). */
@@ -120,6 +147,21 @@ const ENV_NAMES: Record<string, keyof Config> = {
   FUNNELGATE_WORKER_CONCURRENCY: 'workerConcurrency',
   FUNNELGATE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   FUNNELGATE_DEMO_DATA: 'demoData',
+  FUNNELGATE_ATTRIBUTION_WINDOW_DAYS: 'attributionWindowDays',
+  FUNNELGATE_DRIFT_PSI_WARN: 'driftPsiWarn',
+  FUNNELGATE_DRIFT_PSI_ALARM: 'driftPsiAlarm',
+  FUNNELGATE_DRIFT_P_VALUE: 'driftPValue',
+  FUNNELGATE_DRIFT_WINDOW_DAYS: 'driftWindowDays',
+  FUNNELGATE_DRIFT_MIN_SAMPLES: 'driftMinSamples',
+  FUNNELGATE_CALIBRATION_ECE_WARN: 'calibrationEceWarn',
+  FUNNELGATE_CALIBRATION_ECE_ALARM: 'calibrationEceAlarm',
+  FUNNELGATE_FRESHNESS_WARN_SECONDS: 'freshnessWarnSeconds',
+  FUNNELGATE_FRESHNESS_ALARM_SECONDS: 'freshnessAlarmSeconds',
+  FUNNELGATE_CONNECTOR_ERROR_RATE_WARN: 'connectorErrorRateWarn',
+  FUNNELGATE_CONNECTOR_ERROR_RATE_ALARM: 'connectorErrorRateAlarm',
+  FUNNELGATE_JOB_FAILURES_WARN: 'jobFailuresWarn',
+  FUNNELGATE_JOB_FAILURES_ALARM: 'jobFailuresAlarm',
+  FUNNELGATE_ALARMS_TRIP_BREAKER: 'alarmsTripBreaker',
   FUNNELGATE_EMBEDDED_PG_PORT: 'embeddedPostgresPort',
   NATS_URL: 'natsUrl',
 };

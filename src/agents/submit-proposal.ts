@@ -10,13 +10,15 @@ import { activePolicy, breakerState } from '../gates/active-policy.ts';
 import { evaluateGate, type GateFacts, type GateOutcome } from '../gates/policy.ts';
 import { enqueueDelivery } from '../execution/outbox.ts';
 import { chooseReviewer } from '../review/assign.ts';
+import { experimentArm } from '../feedback/experiments.ts';
+import { monitoringState } from '../monitoring/monitoring-state.ts';
 import { validateAction, type Action } from './actions.ts';
 import { SYSTEM, transition, type Actor } from './decision-store.ts';
 
 export const proposalSchema = z.object({
   agent: z.string().min(1).max(100),
   agent_version: z.string().min(1).max(50),
-  subject_type: z.enum(['contact', 'account', 'opportunity']),
+  subject_type: z.enum(['contact', 'account', 'opportunity', 'bottleneck']),
   subject_id: z.uuid(),
   action: z.object({ type: z.string(), params: z.record(z.string(), z.unknown()) }),
   /** Defaults to the action type: one open proposal per subject and kind. */
@@ -120,6 +122,23 @@ export async function submitProposal(
       });
     }
 
+    // Holdout subjects stay on business as usual: their proposals are recorded, blocked, and never executed.
+    const experiment = await experimentArm(trx, proposal.subject_type, proposal.subject_id);
+    if (experiment?.arm === 'holdout') {
+      const previous = await trx
+        .selectFrom('decisions')
+        .select(['id', 'action'])
+        .where('subject_type', '=', proposal.subject_type)
+        .where('subject_id', '=', proposal.subject_id)
+        .where('action_kind', '=', kind)
+        .where('experiment_arm', '=', 'holdout')
+        .where('experiment_id', '=', experiment.experimentId)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      if (previous && canonicalJson(previous.action) === canonicalJson(action))
+        return { decision_id: previous.id, status: 'blocked' as const, outcome: 'unchanged' as const };
+    }
+
     const created = await trx
       .insertInto('decisions')
       .values({
@@ -142,6 +161,8 @@ export async function submitProposal(
         status: 'proposed',
         created_at: now,
         updated_at: now,
+        experiment_id: experiment?.experimentId ?? null,
+        experiment_arm: experiment?.arm ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -156,7 +177,23 @@ export async function submitProposal(
       })
       .execute();
 
+    if (experiment?.arm === 'holdout') {
+      const reason = `holdout: experiment ${experiment.experiment} leaves this ${proposal.subject_type} to business as usual; recorded, never executed`;
+      const gate: GateOutcome = { outcome: 'block', rule: 'holdout', reason };
+      await transition(trx, {
+        decisionId: created.id,
+        from: ['proposed'],
+        to: 'blocked',
+        actor: SYSTEM,
+        reason,
+        details: { rule: 'holdout', experiment: experiment.experiment, arm: 'holdout' },
+        patch: { gate: JSON.stringify(gate), decided_at: now },
+      });
+      return { decision_id: created.id, status: 'blocked' as const, outcome: 'created' as const, gate };
+    }
+
     const [policy, breaker] = await Promise.all([activePolicy(trx), breakerState(trx)]);
+    const monitoring = await monitoringState(trx, breaker.open);
     const facts: GateFacts = {
       action_type: action.type,
       params: action.params,
@@ -167,7 +204,7 @@ export async function submitProposal(
       account_tier: proposal.facts.account_tier,
       segment: proposal.facts.segment,
       model_age_days: proposal.facts.model_age_days,
-      monitoring: breaker.open ? 'alarm' : 'ok',
+      monitoring: monitoring.state,
     };
     const gate = evaluateGate(policy?.document ?? null, facts, breaker.open);
     await applyGate(trx, {

@@ -15,6 +15,9 @@ import { userCommand } from './commands/user.command.ts';
 import { workerCommand } from './commands/worker.command.ts';
 import { identityCommand, sourceCommand } from './commands/source.command.ts';
 import { agentsCommand } from './commands/agents.command.ts';
+import { forecastCommand } from './commands/forecast.command.ts';
+import { experimentCommand, feedbackCommand, reportCommand } from './commands/feedback.command.ts';
+import { monitorCommand } from './commands/monitoring.command.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('funnelgate')
@@ -47,6 +50,11 @@ program.addCommand(simulateCommand());
 program.addCommand(modelCommand(modelRegistryCommands()));
 program.addCommand(outboxCommand());
 program.addCommand(agentsCommand());
+program.addCommand(forecastCommand());
+program.addCommand(reportCommand());
+program.addCommand(experimentCommand());
+program.addCommand(feedbackCommand());
+program.addCommand(monitorCommand());
 
 // addCommand() does not pass exitOverride down; without it a subcommand's usage mistake exits 1, not 2.
 const throwOnUsageError = (command: Command): void => {

@@ -436,13 +436,14 @@ export interface CircuitBreakerTable {
   changed_by: string | null;
   changed_at: Date | null;
   trigger: string | null;
+  alarm_id: Generated<string | null>;
 }
 
 export interface DecisionsTable {
   id: Generated<string>;
   agent: string;
   agent_version: string;
-  subject_type: 'contact' | 'account' | 'opportunity';
+  subject_type: 'contact' | 'account' | 'opportunity' | 'bottleneck';
   subject_id: string;
   action_type: string;
   action_kind: string;
@@ -475,6 +476,8 @@ export interface DecisionsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   decided_at: Date | null;
+  experiment_id: Generated<string | null>;
+  experiment_arm: Generated<'treatment' | 'holdout' | null>;
 }
 
 export interface DecisionTransitionsTable {
@@ -534,7 +537,170 @@ export interface ConnectorStateTable {
   updated_at: Timestamp;
 }
 
+export interface OutcomesTable {
+  /** bigint; node-postgres returns it as a string. */
+  id: Generated<string>;
+  event_id: string;
+  name: string;
+  positive: boolean;
+  value: number | null;
+  contact_id: string | null;
+  account_id: string | null;
+  opportunity_id: string | null;
+  occurred_at: Date;
+  created_at: CreatedAt;
+}
+
+export interface DecisionOutcomesTable {
+  decision_id: string;
+  outcome_id: string;
+  lag_seconds: number;
+  linked_at: CreatedAt;
+}
+
+export interface FeedbackCursorsTable {
+  name: string;
+  position: string;
+  updated_at: Timestamp;
+}
+
+export interface ExperimentsTable {
+  id: Generated<string>;
+  name: string;
+  description: string | null;
+  subject_type: Generated<'contact' | 'account' | 'opportunity'>;
+  salt: string;
+  holdout_share: number;
+  status: Generated<'active' | 'stopped'>;
+  started_at: Timestamp;
+  stopped_at: Date | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ExperimentAssignmentsTable {
+  experiment_id: string;
+  subject_id: string;
+  arm: 'treatment' | 'holdout';
+  assigned_at: Timestamp;
+}
+
+export interface AlarmsTable {
+  id: Generated<string>;
+  kind: string;
+  key: string;
+  model_id: string | null;
+  severity: 'warn' | 'alarm';
+  status: Generated<'open' | 'resolved'>;
+  value: number | null;
+  warn_threshold: number | null;
+  alarm_threshold: number | null;
+  message: string;
+  details: Json<unknown>;
+  opened_at: Timestamp;
+  updated_at: Timestamp;
+  resolved_at: Date | null;
+  tripped_breaker_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  acknowledge_reason: string | null;
+}
+
+export interface DriftReferencesTable {
+  model_id: string;
+  window_from: Date | null;
+  window_to: Date | null;
+  rows: number;
+  features: Json<unknown>;
+  scores: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface MonitoringReportsTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  report: Json<unknown>;
+}
+
+export interface MetricSnapshotsTable {
+  name: string;
+  labels: Json<Record<string, string>>;
+  value: number;
+  computed_at: Timestamp;
+}
+
+export interface BottleneckFindingsTable {
+  id: Generated<string>;
+  key: string;
+  object: 'opportunity' | 'contact';
+  stage: string;
+  dimension: 'all' | 'segment' | 'region' | 'owner' | 'product';
+  segment_value: string;
+  kind: 'slowdown' | 'conversion_drop';
+  status: Generated<'open' | 'resolved'>;
+  start_date: Date | null;
+  effect: number;
+  p_value: number;
+  q_value: number;
+  summary: string;
+  details: Json<unknown>;
+  first_detected_at: Date;
+  last_detected_at: Date;
+  resolved_at: Date | null;
+  decision_id: string | null;
+}
+
+export interface ForecastRunsTable {
+  id: Generated<string>;
+  as_of: Date;
+  period_kind: 'month' | 'quarter';
+  scenario: Json<unknown> | null;
+  model: Json<unknown>;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ForecastRunPeriodsTable {
+  run_id: string;
+  period_start: Date;
+  period_end: Date;
+  label: string;
+  expected: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  won_to_date: number;
+  from_open: number;
+  from_new: number;
+  breakdown: Json<unknown>;
+}
+
+export interface ForecastRunDealsTable {
+  run_id: string;
+  opportunity_id: string;
+  name: string;
+  stage: string;
+  owner: string;
+  segment: string;
+  value: number;
+  p_current: number;
+  p_next: number;
+}
+
 export interface Database {
+  bottleneck_findings: BottleneckFindingsTable;
+  forecast_runs: ForecastRunsTable;
+  forecast_run_periods: ForecastRunPeriodsTable;
+  forecast_run_deals: ForecastRunDealsTable;
+  outcomes: OutcomesTable;
+  decision_outcomes: DecisionOutcomesTable;
+  feedback_cursors: FeedbackCursorsTable;
+  experiments: ExperimentsTable;
+  experiment_assignments: ExperimentAssignmentsTable;
+  alarms: AlarmsTable;
+  drift_references: DriftReferencesTable;
+  monitoring_reports: MonitoringReportsTable;
+  metric_snapshots: MetricSnapshotsTable;
   territories: TerritoriesTable;
   teams: TeamsTable;
   users: UsersTable;

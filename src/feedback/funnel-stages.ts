@@ -24,9 +24,9 @@ const STAGE_ORDER = [
   'negotiation',
   'closed_won',
 ];
-const LOSS_STAGES = ['disqualified', 'closed_lost', 'lost'];
+export const LOSS_STAGES = ['disqualified', 'closed_lost', 'lost'];
 /** Nothing converts out of these. */
-const FINAL_STAGES = ['customer', 'closed_won', ...LOSS_STAGES];
+export const FINAL_STAGES = ['customer', 'closed_won', ...LOSS_STAGES];
 
 export interface FunnelCell {
   month: string | null;

@@ -22,10 +22,11 @@ export async function breakerState(db: Db): Promise<{
   changed_by: string | null;
   changed_at: Date | null;
   trigger: string | null;
+  alarm_id: string | null;
 }> {
   const row = await db
     .selectFrom('circuit_breaker')
-    .select(['open', 'reason', 'changed_by', 'changed_at', 'trigger'])
+    .select(['open', 'reason', 'changed_by', 'changed_at', 'trigger', 'alarm_id'])
     .where('id', '=', 1)
     .executeTakeFirst();
   // No row means the table was tampered with: fail closed.
@@ -36,6 +37,7 @@ export async function breakerState(db: Db): Promise<{
       changed_by: null,
       changed_at: null,
       trigger: null,
+      alarm_id: null,
     }
   );
 }

@@ -29,6 +29,9 @@ import { policyRoutes } from './routes/policies.routes.ts';
 import { agentRoutes } from './routes/agents.routes.ts';
 import { sessionRoutes } from './routes/session.routes.ts';
 import { funnelRoutes } from './routes/funnel.routes.ts';
+import { forecastRoutes } from './routes/forecast.routes.ts';
+import { feedbackRoutes } from './routes/feedback.routes.ts';
+import { monitoringRoutes } from './routes/monitoring.routes.ts';
 import { DEFAULT_CONSOLE_DIR, registerConsole } from './console.ts';
 
 export interface ServerDeps {
@@ -127,6 +130,9 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       await v1.register(agentRoutes, { db: deps.db, config: deps.config });
       await v1.register(sessionRoutes, { db: deps.db });
       await v1.register(funnelRoutes, { db: deps.db });
+      await v1.register(forecastRoutes, { db: deps.db, config: deps.config });
+      await v1.register(feedbackRoutes, { db: deps.db, config: deps.config });
+      await v1.register(monitoringRoutes, { db: deps.db, config: deps.config });
     },
     { prefix: '/v1' },
   );

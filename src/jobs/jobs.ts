@@ -6,6 +6,9 @@ import { modelJobs } from '../models/models.jobs.ts';
 import { agentJobs } from '../agents/agents.jobs.ts';
 import { executionJobs } from '../execution/execution.jobs.ts';
 import { reviewJobs } from '../review/review.jobs.ts';
+import { forecastJobs } from '../agents/forecast/forecast.jobs.ts';
+import { feedbackJobs } from '../feedback/feedback.jobs.ts';
+import { monitoringJobs } from '../monitoring/monitoring.jobs.ts';
 
 export const jobs: AnyJobDefinition[] = [
   ...graphJobs,
@@ -14,4 +17,7 @@ export const jobs: AnyJobDefinition[] = [
   ...reviewJobs,
   ...executionJobs,
   ...agentJobs,
+  ...forecastJobs,
+  ...feedbackJobs,
+  ...monitoringJobs,
 ];

@@ -2,6 +2,9 @@
 import { parseCronItems, type ParsedCronItem } from 'graphile-worker';
 import { DELIVER_CRON } from '../execution/execution.jobs.ts';
 import { AGENT_SCHEDULES } from '../agents/agents.jobs.ts';
+import { FORECAST_SCHEDULES } from '../agents/forecast/forecast.jobs.ts';
+import { FEEDBACK_SCHEDULES } from '../feedback/feedback.jobs.ts';
+import { MONITORING_SCHEDULES } from '../monitoring/monitoring.jobs.ts';
 
 export function schedules(): ParsedCronItem[] {
   return parseCronItems([
@@ -24,5 +27,8 @@ export function schedules(): ParsedCronItem[] {
       options: { backfillPeriod: 0 },
     },
     ...AGENT_SCHEDULES,
+    ...FORECAST_SCHEDULES,
+    ...FEEDBACK_SCHEDULES,
+    ...MONITORING_SCHEDULES,
   ]);
 }

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { registerSnapshotGauges } from './metric-snapshots.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -14,6 +15,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; db?: Db } = {
   registry.setDefaultLabels({ app: 'funnelgate' });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'funnelgate_' });
   if (options.db) registerFreshnessGauges(registry, options.db);
+  if (options.db) registerSnapshotGauges(registry, options.db);
   return {
     registry,
     httpRequestDuration: new Histogram({

@@ -95,20 +95,25 @@ async function eventsStep(
   const named = Array.isArray(inputs.event_ids)
     ? inputs.event_ids.filter((id) => /^\d+$/.test(String(id))).map(String)
     : null;
-  const subjectColumn = (
-    { contact: 'contact_id', account: 'account_id', opportunity: 'opportunity_id' } as const
-  )[decision.subject_type];
+  // A bottleneck finding is about a stage, not a record with events: only the events its inputs name.
+  const subjectColumn =
+    decision.subject_type === 'bottleneck'
+      ? null
+      : ({ contact: 'contact_id', account: 'account_id', opportunity: 'opportunity_id' } as const)[
+          decision.subject_type
+        ];
   let query = db
     .selectFrom('events')
     .select(['id', 'source', 'source_event_id', 'type', 'occurred_at', 'received_at']);
-  query = named
-    ? query.where('id', 'in', named.length ? named : ['0'])
-    : query
-        .where(subjectColumn, '=', decision.subject_id)
-        .where('occurred_at', '<=', decision.created_at)
-        .orderBy('occurred_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(TRAIL_RECENT_EVENTS);
+  query =
+    named || !subjectColumn
+      ? query.where('id', 'in', named?.length ? named : ['0'])
+      : query
+          .where(subjectColumn, '=', decision.subject_id)
+          .where('occurred_at', '<=', decision.created_at)
+          .orderBy('occurred_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(TRAIL_RECENT_EVENTS);
   const events = (await query.execute()).sort(
     (a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || Number(a.id) - Number(b.id),
   );

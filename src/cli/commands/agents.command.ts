@@ -9,6 +9,7 @@ import { cliActor } from '../audit-actor.ts';
 import { withDatabase } from '../context.ts';
 import { printResult, table } from '../output.ts';
 import { progressBar } from '../progress.ts';
+import { bottlenecksCommand } from './forecast.command.ts';
 
 export function agentsCommand(): Command {
   const command = new Command('agents').description(
@@ -91,6 +92,8 @@ export function agentsCommand(): Command {
         if (result.errors.length > 0) process.exitCode = 1;
       });
     });
+
+  command.addCommand(bottlenecksCommand());
 
   return command;
 }

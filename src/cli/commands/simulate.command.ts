@@ -12,6 +12,9 @@ import {
   type SimulationProgress,
   type SimulationRunResult,
 } from '../../ingest/simulator/run.ts';
+import { plantTreatmentEffect, type PlantedTreatment } from '../../ingest/simulator/treatment.ts';
+import { createExperiment } from '../../feedback/experiments.ts';
+import { cliActor } from '../audit-actor.ts';
 import { withDatabase } from '../context.ts';
 import { printResult } from '../output.ts';
 
@@ -34,6 +37,9 @@ interface SimulateOptions {
   batchSize: string;
   groundTruth?: string;
   json?: boolean;
+  treatmentUplift?: string;
+  experiment: string;
+  holdoutShare: string;
 }
 
 export function simulateCommand(): Command {
@@ -67,6 +73,16 @@ export function simulateCommand(): Command {
     .option('--no-seasonality', 'no monthly arrival pattern and no quarter-end pull-in')
     .option('--batch-size <n>', 'events per batch', String(DEFAULT_SIMULATION_BATCH_SIZE))
     .option('--ground-truth <file>', 'also write the ground truth as JSON to this file')
+    .option(
+      '--treatment-uplift <share>',
+      'plant a treatment effect: this share of treatment-arm leads that did not become SQL do (in-process only)',
+    )
+    .option(
+      '--experiment <name>',
+      'the holdout experiment of --treatment-uplift (created if missing)',
+      'simulated-holdout',
+    )
+    .option('--holdout-share <share>', 'holdout share when --treatment-uplift creates the experiment', '0.2')
     .option('--json', 'print the summary as JSON')
     .action(async (options: SimulateOptions) => {
       const params = {
@@ -79,6 +95,13 @@ export function simulateCommand(): Command {
         ...(options.bottleneck ? {} : { bottleneck: null }),
       };
       const batchSize = wholeNumber(options.batchSize, '--batch-size', 1, 10_000);
+      const uplift =
+        options.treatmentUplift === undefined ? null : share(options.treatmentUplift, '--treatment-uplift');
+      if (uplift !== null && options.via !== 'inprocess')
+        throw new AppError(
+          'bad_request',
+          '--treatment-uplift needs --via inprocess (it reads the stored leads)',
+        );
       if (options.via === 'http' && !options.token) {
         throw new AppError(
           'bad_request',
@@ -109,7 +132,43 @@ export function simulateCommand(): Command {
           if (options.groundTruth) {
             await writeFile(options.groundTruth, `${JSON.stringify(result.groundTruth, null, 2)}\n`);
           }
-          printResult(Boolean(options.json), toJson(result, options), () => describe(result, options));
+          let treatment: PlantedTreatment | null = null;
+          if (uplift !== null) {
+            const found = await database.db
+              .selectFrom('experiments')
+              .select('id')
+              .where('name', '=', options.experiment)
+              .executeTakeFirst();
+            if (!found)
+              await createExperiment(
+                database.db,
+                {
+                  name: options.experiment,
+                  holdoutShare: share(options.holdoutShare, '--holdout-share'),
+                  description: 'holdout experiment of a simulation with a planted treatment effect',
+                  startedAt: result.params.startDate,
+                  // From the seed: the same simulation gives the same arms.
+                  salt: `simulation-${result.params.seed}`,
+                },
+                { name: cliActor() },
+              );
+            treatment = await plantTreatmentEffect(database.db, {
+              experiment: options.experiment,
+              uplift,
+              source: result.params.source,
+              now: result.params.now,
+              seed: result.params.seed,
+            });
+          }
+          printResult(
+            Boolean(options.json),
+            { ...toJson(result, options), ...(treatment ? { treatment } : {}) },
+            () =>
+              describe(result, options) +
+              (treatment
+                ? `\n  planted treatment effect (experiment ${treatment.experiment}): ${treatment.converted_by_treatment} of ${treatment.treatment_leads} treatment leads converted by it; expected lift in conversion to SQL ${(treatment.expected_lift * 100).toFixed(1)} points`
+                : ''),
+          );
         },
         { ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}) },
       );
@@ -232,4 +291,14 @@ function parseTime(value: string): Date {
     );
   }
   return date;
+}
+
+function share(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value >= 1)
+    throw new AppError(
+      'validation_failed',
+      `${flag} must be a share between 0 and 1, e.g. 0.15 (got "${text}")`,
+    );
+  return value;
 }

@@ -6,6 +6,8 @@ import * as m0003 from './0003_features_models.ts';
 import * as m0004 from './0004_graph.ts';
 import * as m0005 from './0005_decisions.ts';
 import * as m0006 from './0006_sessions.ts';
+import * as m0007 from './0007_feedback.ts';
+import * as m0008 from './0008_forecasts.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -14,4 +16,6 @@ export const migrations: Record<string, Migration> = {
   '0004_graph': m0004,
   '0005_decisions': m0005,
   '0006_sessions': m0006,
+  '0007_feedback': m0007,
+  '0008_forecasts': m0008,
 };

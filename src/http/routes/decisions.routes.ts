@@ -18,7 +18,7 @@ import { principalOf } from '../auth.ts';
 import { pageOf, pageQuerySchema } from '../pagination.ts';
 
 const idParams = z.object({ id: z.uuid('must be a decision id (UUID)') });
-const subjectType = z.enum(['contact', 'account', 'opportunity']);
+const subjectType = z.enum(['contact', 'account', 'opportunity', 'bottleneck']);
 const iso = z.iso.datetime({ offset: true });
 const actionView = z.object({ type: z.string(), params: z.record(z.string(), z.unknown()) });
 const diffView = z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() }));
@@ -61,6 +61,10 @@ const decisionView = z.object({
 });
 const listItemView = decisionView.extend({
   approvals_given: z.number().describe('approvals that count for the current version of the action'),
+  subject_name: z
+    .string()
+    .nullable()
+    .describe("the contact's name (or email), the account's or opportunity's name"),
 });
 const detailView = decisionView.extend({
   inputs: z.unknown(),

@@ -281,15 +281,23 @@ class AccountSimulation {
     }
   }
 
-  /** New accounts arrive over the period (not in its last week), more in busy months when seasonality is on. */
+  /**
+   * New accounts arrive over the period (not in its last week), more in busy months when seasonality is on, and
+   * more (or fewer) each quarter with a planted growth trend.
+   */
   arrivalTime(utcOffset: number): number {
     const from = this.world.start;
     const to = this.world.horizon - 7 * DAY;
+    const { seasonality, growthPerQuarter } = this.world.params;
     const maxWeight = Math.max(...MONTHLY_ARRIVAL_WEIGHTS);
+    const quarters = (t: number) => (t - from) / (91.3 * DAY);
+    const maxGrowth = Math.max(1, (1 + growthPerQuarter) ** quarters(to));
+    const weightAt = (t: number) =>
+      (seasonality ? MONTHLY_ARRIVAL_WEIGHTS[new Date(t).getUTCMonth()]! / maxWeight : 1) *
+      (growthPerQuarter !== 0 ? (1 + growthPerQuarter) ** quarters(t) / maxGrowth : 1);
     let at = this.rng.uniform(from, to);
-    for (let attempt = 0; attempt < 50 && this.world.params.seasonality; attempt++) {
-      const weight = MONTHLY_ARRIVAL_WEIGHTS[new Date(at).getUTCMonth()]!;
-      if (this.rng.chance(weight / maxWeight)) break;
+    for (let attempt = 0; attempt < 50 && (seasonality || growthPerQuarter !== 0); attempt++) {
+      if (this.rng.chance(weightAt(at))) break;
       at = this.rng.uniform(from, to);
     }
     return this.within(from, to, at, utcOffset);

@@ -46,6 +46,8 @@ export const simulationParamsSchema = z
     repsPerRegion: z.number().int().min(1).max(200).default(4),
     bottleneck: bottleneckSchema.nullable().default({ ...DEFAULT_BOTTLENECK }),
     seasonality: z.boolean().default(true),
+    /** Planted trend: new accounts (and so new pipeline) arrive this much more often each quarter (0.1 = +10 %). */
+    growthPerQuarter: z.number().min(-0.5).max(2).default(0),
   })
   .superRefine((params, ctx) => {
     if (params.bottleneck && !params.regions.includes(params.bottleneck.region)) {
