@@ -58,7 +58,10 @@ describe('the events table', () => {
     await expect(sql`delete from events where id = ${id}`.execute(database.db)).rejects.toMatchObject(
       appendOnly,
     );
-    await expect(sql`truncate events`.execute(database.db)).rejects.toMatchObject(appendOnly);
+    // Outcomes reference events, so a plain TRUNCATE is refused before the trigger runs; with CASCADE it reaches
+    // the trigger, which must refuse it.
+    await expect(sql`truncate events`.execute(database.db)).rejects.toThrow();
+    await expect(sql`truncate events cascade`.execute(database.db)).rejects.toMatchObject(appendOnly);
     expect(await eventRow(id)).toBeDefined();
   });
 
