@@ -5,10 +5,15 @@ import { Loading } from './components/States.tsx';
 import { navigate, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
 import { AuditPage } from './pages/AuditPage.tsx';
+import { BottlenecksPage } from './pages/BottlenecksPage.tsx';
 import { DecisionPage } from './pages/DecisionPage.tsx';
+import { ExperimentsPage } from './pages/ExperimentsPage.tsx';
+import { ForecastPage } from './pages/ForecastPage.tsx';
 import { FunnelPage } from './pages/FunnelPage.tsx';
 import { InboxPage } from './pages/InboxPage.tsx';
+import { KpisPage } from './pages/KpisPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
+import { MonitoringPage } from './pages/MonitoringPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { PoliciesPage } from './pages/PoliciesPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
@@ -42,6 +47,16 @@ function page(path: string) {
       return <PoliciesPage />;
     case '/funnel':
       return <FunnelPage />;
+    case '/kpis':
+      return <KpisPage />;
+    case '/experiments':
+      return <ExperimentsPage />;
+    case '/monitoring':
+      return <MonitoringPage />;
+    case '/forecast':
+      return <ForecastPage />;
+    case '/bottlenecks':
+      return <BottlenecksPage />;
     default:
       return <NotFoundPage />;
   }

@@ -239,3 +239,310 @@ export interface FunnelReport {
   rows: FunnelCell[];
   totals: FunnelCell[];
 }
+
+// Feedback and monitoring (GET /v1/kpis, /v1/kpis/reviewers, /v1/kpis/forecast, /v1/experiments, /v1/alarms,
+// /v1/monitoring/report, /v1/circuit-breaker): the shapes of src/feedback and src/monitoring.
+export type KpiBucket = 'day' | 'week' | 'month';
+export type KpiGroup = 'none' | 'segment' | 'agent' | 'policy_version' | 'model_version';
+
+export interface KpiRow {
+  bucket: string;
+  group: string;
+  auto_executed: number;
+  auto_matured: number;
+  auto_successes: number;
+  auto_precision: number | null;
+  reviews: number;
+  approve_rate: number | null;
+  reject_rate: number | null;
+  edit_rate: number | null;
+  leads: number;
+  leads_sql_mature: number;
+  lead_to_sql_rate: number | null;
+  leads_opportunity_mature: number;
+  lead_to_opportunity_rate: number | null;
+  engaged_within_30d: number | null;
+  median_hours_to_first_engagement: number | null;
+  opportunities_closed: number;
+  lost_opportunity_rate: number | null;
+}
+
+export interface StageCycle {
+  bucket: string;
+  group: string;
+  object: 'contact' | 'opportunity';
+  stage: string;
+  left: number;
+  median_days: number | null;
+}
+
+export interface ForecastAccuracy {
+  period_kind: string;
+  period_start: string;
+  period_end: string;
+  as_of: string;
+  forecast: number;
+  p10: number;
+  p90: number;
+  actual: number;
+  abs_pct_error: number | null;
+  bias: number | null;
+  within_p10_p90: boolean;
+}
+
+export interface KpiReport {
+  from: string;
+  to: string;
+  bucket: KpiBucket;
+  group_by: KpiGroup;
+  definitions: Record<string, string>;
+  rows: KpiRow[];
+  stage_cycle_times: StageCycle[];
+  forecast: ForecastAccuracy[];
+}
+
+export interface ReviewerWorkload {
+  reviewer_id: string;
+  reviewer: string;
+  items: number;
+  items_per_day: number;
+  median_seconds_to_decide: number | null;
+  approval_rate: number | null;
+  fast_approvals: number;
+  fast_approval_share: number | null;
+  contested_items: number;
+  contested_approval_rate: number | null;
+  queue: number;
+  queue_oldest_seconds: number | null;
+  flags: string[];
+}
+
+export interface Experiment {
+  id: string;
+  name: string;
+  description: string | null;
+  subject_type: string;
+  holdout_share: number;
+  status: 'active' | 'stopped';
+  started_at: string;
+  stopped_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+export interface ProportionLift {
+  treatment: { n: number; x: number; rate: number | null };
+  holdout: { n: number; x: number; rate: number | null };
+  difference: number | null;
+  interval: Interval | null;
+  relative: number | null;
+  horizon_days: number;
+}
+
+export interface MedianDifference {
+  treatment: { n: number; median: number | null };
+  holdout: { n: number; median: number | null };
+  difference: number | null;
+  interval: Interval | null;
+}
+
+export interface ExperimentLift {
+  experiment: { id: string; name: string; holdout_share: number; status: string; started_at: string };
+  from: string;
+  to: string;
+  subjects: { treatment: number; holdout: number; observed_holdout_share: number | null };
+  lead_to_sql: ProportionLift;
+  lead_to_opportunity: ProportionLift;
+  days_to_sql: MedianDifference;
+  decisions: { treatment: number; holdout_blocked: number };
+  method: string;
+}
+
+export interface RoiReport {
+  since: string;
+  to: string;
+  experiments: ExperimentLift[];
+  review: { reviews: number; reviewers: number; hours: number; estimated_reviews: number };
+  automatic_executions: number;
+}
+
+export interface Alarm {
+  id: string;
+  kind: string;
+  key: string;
+  model_id: string | null;
+  severity: 'warn' | 'alarm';
+  status: 'open' | 'resolved';
+  value: number | null;
+  warn_threshold: number | null;
+  alarm_threshold: number | null;
+  message: string;
+  opened_at: string;
+  updated_at: string;
+  resolved_at: string | null;
+  tripped_breaker_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  acknowledge_reason: string | null;
+}
+
+export interface FeatureDrift {
+  feature: string;
+  type: 'number' | 'category' | 'score';
+  psi: number;
+  test: 'ks' | 'chi_square';
+  statistic: number;
+  p_value: number;
+  reference_n: number;
+  recent_n: number;
+}
+
+export interface MonitoringReport {
+  at: string;
+  drift: {
+    model: { id: string; version: number } | null;
+    window_days: number;
+    reference_rows: number;
+    recent_rows: number;
+    skipped: string | null;
+    features: FeatureDrift[];
+  };
+  calibration: {
+    model: { id: string; version: number } | null;
+    labelled: number;
+    ece: number | null;
+    mean_predicted: number | null;
+    observed_rate: number | null;
+    holdout_ece: number | null;
+  };
+  freshness: { backlog: number; oldest_waiting_seconds: number };
+  model_age_days: number | null;
+  connectors: { connector: string; delivered: number; dead: number; error_rate: number }[];
+  jobs: { task: string; failed: number }[];
+}
+
+export interface BreakerState {
+  open: boolean;
+  reason: string | null;
+  changed_by: string | null;
+  changed_at: string | null;
+  trigger: string | null;
+  alarm_id: string | null;
+}
+
+// Forecast and bottlenecks (GET /v1/forecast, /v1/forecast/scenario, /v1/forecast/backtest, /v1/forecast/changes,
+// /v1/bottlenecks): the shapes of src/agents/forecast and src/agents/bottleneck.
+export interface ForecastBreakdownRow {
+  key: string;
+  expected: number;
+  won_to_date: number;
+  deals: number;
+}
+
+export interface ForecastPeriod {
+  label: string;
+  start: string;
+  end: string;
+  expected: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  won_to_date: number;
+  from_open: number;
+  from_new: number;
+  breakdown: { segment: ForecastBreakdownRow[]; owner: ForecastBreakdownRow[] };
+}
+
+export interface ForecastScenario {
+  win_rate: number;
+  cycle_time: number;
+  pipeline_creation: number;
+}
+
+export interface ForecastView {
+  run_id: string | null;
+  as_of: string;
+  period_kind: 'month' | 'quarter';
+  scenario: ForecastScenario | null;
+  periods: ForecastPeriod[];
+  deals: number;
+  /** Present on scenario answers: the same forecast without the changes. */
+  baseline?: { label: string; expected: number; p10: number; p90: number }[];
+}
+
+export interface BacktestPeriod {
+  period: string;
+  as_of: string;
+  actual: number;
+  forecast: number;
+  p10: number;
+  p90: number;
+  last_period: number;
+  stage_weighted: number;
+  error: { forecast: number | null; last_period: number | null; stage_weighted: number | null };
+}
+
+export interface BacktestSummary {
+  kind: string;
+  periods: BacktestPeriod[];
+  mape: { forecast: number; last_period: number; stage_weighted: number };
+  bias: { forecast: number; last_period: number; stage_weighted: number };
+  coverage_p10_p90: number;
+}
+
+export interface DealMove {
+  opportunity_id: string;
+  name: string;
+  owner: string;
+  stage_before: string | null;
+  stage_after: string | null;
+  p_before: number;
+  p_after: number;
+  delta: number;
+}
+
+export interface ForecastChanges {
+  from: { run_id: string; as_of: string; expected: number; period: string };
+  to: { run_id: string; as_of: string; expected: number; period: string };
+  same_period: boolean;
+  delta: number;
+  parts: {
+    new: number;
+    won: number;
+    lost: number;
+    slipped: number;
+    probability: number;
+    won_to_date: number;
+    new_pipeline: number;
+  };
+  new: DealMove[];
+  won: DealMove[];
+  lost: DealMove[];
+  slipped: DealMove[];
+  probability: DealMove[];
+}
+
+export interface BottleneckFinding {
+  id: string;
+  key: string;
+  object: 'opportunity' | 'contact';
+  stage: string;
+  dimension: 'all' | 'segment' | 'region' | 'owner' | 'product';
+  segment_value: string;
+  kind: 'slowdown' | 'conversion_drop';
+  status: 'open' | 'resolved';
+  start_date: string | null;
+  effect: number;
+  p_value: number;
+  q_value: number;
+  summary: string;
+  first_detected_at: string;
+  last_detected_at: string;
+  resolved_at: string | null;
+  decision_id: string | null;
+}

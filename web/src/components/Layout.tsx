@@ -1,12 +1,18 @@
 // The frame around every page: skip link, navigation (only what the roles can use), who is signed in, sign out.
 import { useState, type ReactNode } from 'react';
+import type { Access } from '../../../src/auth/roles.ts';
 import { describeError } from '../api.ts';
 import { Link, useLocation } from '../router.tsx';
 import { useSignedIn, useSession } from '../session.tsx';
 
-const NAV: { href: string; label: string }[] = [
+const NAV: { href: string; label: string; access?: Access }[] = [
   { href: '/inbox', label: 'Inbox' },
   { href: '/funnel', label: 'Funnel' },
+  { href: '/kpis', label: 'KPIs', access: 'read' },
+  { href: '/experiments', label: 'Experiments', access: 'read' },
+  { href: '/monitoring', label: 'Monitoring', access: 'read' },
+  { href: '/forecast', label: 'Forecast', access: 'read' },
+  { href: '/bottlenecks', label: 'Bottlenecks', access: 'read' },
   { href: '/models', label: 'Models' },
   { href: '/policies', label: 'Policies' },
   { href: '/audit', label: 'Audit' },
@@ -41,7 +47,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </button>
         <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : ''}>
           <ul>
-            {NAV.map((item) => (
+            {NAV.filter((item) => !item.access || session.can(item.access)).map((item) => (
               <li key={item.href}>
                 <Link
                   href={item.href}
