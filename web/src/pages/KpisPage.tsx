@@ -123,46 +123,55 @@ function KpiChart({ report, metric }: { report: KpiReport; metric: Metric }) {
       return point;
     });
   }, [report.rows, metric]);
+  const hasValues = report.rows.some((row) => row[metric] !== null && row[metric] !== undefined);
   return (
     <section className="card" aria-labelledby="kpi-chart-title">
       <h2 id="kpi-chart-title">
         {label} by {report.bucket}
       </h2>
-      <div
-        className="chart"
-        role="img"
-        aria-label={`Line chart of ${label.toLowerCase()} by ${report.bucket}; the table below has the figures`}
-      >
-        <ResponsiveContainer width="100%" height={280}>
-          <LineChart
-            accessibilityLayer={false}
-            data={series}
-            margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
-          >
-            <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="bucket" />
-            <YAxis
-              tickFormatter={(v: number) => (rate ? `${Math.round(v * 100)}%` : String(v))}
-              domain={rate ? [0, 1] : [0, 'auto']}
-            />
-            <Tooltip
-              formatter={(v) => (rate ? formatPercent(Number(v), 1) : `${formatNumber(Number(v), 1)} h`)}
-            />
-            <Legend />
-            {groups.map((g, i) => (
-              <Line
-                key={g}
-                type="monotone"
-                dataKey={g}
-                name={g === 'all' ? 'All' : humanize(g)}
-                stroke={COLORS[i % COLORS.length]}
-                connectNulls
-                isAnimationActive={false}
+      {hasValues ? null : (
+        <Empty title={`No ${label.toLowerCase()} in these 90 days yet.`}>
+          Nothing it is computed from has happened, or its outcomes are still inside the attribution window.
+          Pick another KPI, or look again later.
+        </Empty>
+      )}
+      {hasValues ? (
+        <div
+          className="chart"
+          role="img"
+          aria-label={`Line chart of ${label.toLowerCase()} by ${report.bucket}; the table below has the figures`}
+        >
+          <ResponsiveContainer width="100%" height={280}>
+            <LineChart
+              accessibilityLayer={false}
+              data={series}
+              margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
+            >
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis dataKey="bucket" />
+              <YAxis
+                tickFormatter={(v: number) => (rate ? `${Math.round(v * 100)}%` : String(v))}
+                domain={rate ? [0, 1] : [0, 'auto']}
               />
-            ))}
-          </LineChart>
-        </ResponsiveContainer>
-      </div>
+              <Tooltip
+                formatter={(v) => (rate ? formatPercent(Number(v), 1) : `${formatNumber(Number(v), 1)} h`)}
+              />
+              <Legend />
+              {groups.map((g, i) => (
+                <Line
+                  key={g}
+                  type="monotone"
+                  dataKey={g}
+                  name={g === 'all' ? 'All' : humanize(g)}
+                  stroke={COLORS[i % COLORS.length]}
+                  connectNulls
+                  isAnimationActive={false}
+                />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      ) : null}
       {report.definitions[metric] ? <p className="muted small">{report.definitions[metric]}</p> : null}
     </section>
   );
