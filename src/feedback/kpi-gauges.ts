@@ -1,4 +1,5 @@
 // The KPI gauges /metrics shows, computed on a schedule (feedback.jobs.ts) and stored as metric snapshots.
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { writeSnapshots, type Snapshot } from '../monitoring/metric-snapshots.ts';
 import { experimentLift } from './experiment-report.ts';
@@ -78,6 +79,44 @@ export async function refreshKpiGauges(db: Db, options: { windowDays: number; no
         value: lift.lead_to_sql.difference,
       });
   }
+  out.push(...(await forecastAndBottleneckGauges(db)));
   await writeSnapshots(db, 'kpis', out);
   return out.length;
+}
+
+/** The latest plain forecast per period kind (its current and next period) and the open bottleneck findings. */
+async function forecastAndBottleneckGauges(db: Db): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  const periods = await sql<{
+    period_kind: string;
+    label: string;
+    expected: number;
+    p10: number;
+    p50: number;
+    p90: number;
+  }>`
+    select r.period_kind, p.label, p.expected, p.p10, p.p50, p.p90
+    from (select distinct on (period_kind) id, period_kind from forecast_runs
+          where scenario is null order by period_kind, as_of desc, created_at desc) r
+    join forecast_run_periods p on p.run_id = r.id`.execute(db);
+  for (const p of periods.rows)
+    for (const statistic of ['expected', 'p10', 'p50', 'p90'] as const)
+      out.push({
+        name: 'funnelgate_forecast_won_value',
+        labels: { period_kind: p.period_kind, period: p.label, statistic },
+        value: Number(p[statistic]),
+      });
+  const findings = await db
+    .selectFrom('bottleneck_findings')
+    .select(['object', 'kind', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('status', '=', 'open')
+    .groupBy(['object', 'kind'])
+    .execute();
+  for (const f of findings)
+    out.push({
+      name: 'funnelgate_bottlenecks_open',
+      labels: { object: f.object, kind: f.kind },
+      value: Number(f.n),
+    });
+  return out;
 }

@@ -57,6 +57,16 @@ export const SNAPSHOT_GAUGES: Record<string, { help: string; labels: string[]; g
     labels: ['reviewer'],
     group: 'kpis',
   },
+  funnelgate_forecast_won_value: {
+    help: 'Latest forecast of won value per period: expected and the 10th, 50th and 90th percentiles',
+    labels: ['period_kind', 'period', 'statistic'],
+    group: 'kpis',
+  },
+  funnelgate_bottlenecks_open: {
+    help: 'Open bottleneck findings by funnel object and kind (slowdown, conversion_drop)',
+    labels: ['object', 'kind'],
+    group: 'kpis',
+  },
   funnelgate_experiment_lift: {
     help: 'Treatment minus holdout conversion to SQL, per experiment',
     labels: ['experiment'],
