@@ -1,11 +1,20 @@
 // The forecasting agent. Pure part on simulated worlds with a planted trend (+15 % new accounts per quarter),
 // read straight from their events: the backtest (each of the last 12 months forecast as of its first day, with
-// models refitted on what was known then) beats both naive baselines on MAPE, pooled over four seeds; scenarios
-// move the forecast the right way. End to end through the real ingestion and HTTP: forecast, scenario, backtest,
-// week-over-week changes, and the forecast errors the KPIs read.
+// models refitted on what was known then) beats both naive baselines on MAPE, pooled over four seeds, without a
+// bias in the total, and its calibrated P10-P90 holds the actual about as often as it says; the interval code
+// on closed-form cases; scenarios move the forecast the right way. End to end through the real ingestion and
+// HTTP: forecast, scenario, backtest, week-over-week changes, and the forecast errors the KPIs read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtest } from '../../src/agents/forecast/backtest.ts';
-import { forecastPipeline, fitForecastModels } from '../../src/agents/forecast/forecast.ts';
+import { forecastPipeline, fitForecastModels, gammaMeanOne } from '../../src/agents/forecast/forecast.ts';
+import {
+  calibratedRange,
+  calibrationScore,
+  conformalQuantile,
+  logSpread,
+  Z90,
+} from '../../src/agents/forecast/interval.ts';
+import { seededRandom } from '../../src/models/ml/random.ts';
 import { latestForecastErrors, runForecast } from '../../src/agents/forecast/run-forecast.ts';
 import { inProcessSink, runSimulation } from '../../src/ingest/simulator/run.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -29,16 +38,29 @@ describe('forecast backtest on simulated worlds with a planted trend (pure)', ()
       last_period: mean((r) => r.mape.last_period),
       stage_weighted: mean((r) => r.mape.stage_weighted),
     };
-    console.log(
-      'pooled monthly MAPE',
-      mape,
-      'bias',
-      mean((r) => r.bias.forecast),
-    );
-    for (const r of results) expect(r.periods).toHaveLength(12);
+    const coverage = mean((r) => r.coverage_p10_p90);
+    console.log('pooled monthly MAPE', mape, {
+      bias: mean((r) => r.bias.forecast),
+      total_error: mean((r) => r.total_error.forecast),
+      coverage,
+      width: mean((r) => r.width_p10_p90),
+      coverage_monte_carlo: mean((r) => r.coverage_p10_p90_monte_carlo),
+      width_monte_carlo: mean((r) => r.width_p10_p90_monte_carlo),
+    });
+    for (const r of results) {
+      expect(r.periods).toHaveLength(12);
+      // Nine earlier months calibrate each range (the world is 24 months long: all of them could be scored).
+      expect(r.periods.every((p) => p.calibration_periods >= 8)).toBe(true);
+    }
     expect(mape.forecast).toBeLessThan(mape.last_period);
     expect(mape.forecast).toBeLessThan(mape.stage_weighted);
-    expect(Math.abs(mean((r) => r.bias.forecast))).toBeLessThan(0.35);
+    // The total is unbiased; the mean signed percentage error leans positive by construction (1 / actual).
+    expect(Math.abs(mean((r) => r.total_error.forecast))).toBeLessThan(0.08);
+    expect(Math.abs(mean((r) => r.bias.forecast))).toBeLessThan(0.2);
+    // Nominal 80 %: pooled over 48 months, reasonably close, and not bought with a useless width.
+    expect(coverage).toBeGreaterThanOrEqual(0.6);
+    expect(coverage).toBeLessThanOrEqual(0.95);
+    expect(mean((r) => r.width_p10_p90)).toBeLessThan(1.5);
   });
 
   it('moves with the scenario: higher win rates up, longer cycles and less new pipeline down', () => {
@@ -58,6 +80,68 @@ describe('forecast backtest on simulated worlds with a planted trend (pure)', ()
     const lessNew = run({ win_rate: 1, cycle_time: 1, pipeline_creation: 0.5 });
     expect(lessNew.fromNew).toBeCloseTo(base.fromNew / 2, 0);
     expect(lessNew.fromOpen).toBeCloseTo(base.fromOpen, 0);
+  });
+});
+
+describe('the P10-P90 range (pure)', () => {
+  // A Monte Carlo range of ±1.2816 σ around 100 in log space, σ = 0.1.
+  const sigma = 0.1;
+  const p10 = 100 * Math.exp(-Z90 * sigma);
+  const p90 = 100 * Math.exp(Z90 * sigma);
+
+  it('scores a past period as its log error in units of the Monte Carlo spread', () => {
+    expect(logSpread(100, p10, p90)).toBeCloseTo(sigma, 10);
+    expect(calibrationScore(100 * Math.exp(0.2), 100, p10, p90)).toBeCloseTo(2, 10);
+    expect(calibrationScore(100 * Math.exp(-0.05), 100, p10, p90)).toBeCloseTo(-0.5, 10);
+    expect(calibrationScore(0, 100, p10, p90)).toBeNull();
+  });
+
+  it('takes the split-conformal rank with four or more scores, t(0.9; n) x rms with two or three', () => {
+    // n = 5: the ⌈6 x 0.8⌉ = 5th smallest |z|; n = 9: the 8th.
+    expect(conformalQuantile([0.5, -1, 2, -3, 1.5])).toBe(3);
+    expect(conformalQuantile([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])).toBe(0.8);
+    expect(conformalQuantile([1, -1])).toBeCloseTo(1.8856, 4);
+    expect(conformalQuantile([3])).toBeNull();
+    const range = calibratedRange(100, p10, p90, [0.5, -1, 2, -3, 1.5]);
+    expect(range.method).toBe('calibrated');
+    expect(range.p10).toBeCloseTo(100 * Math.exp(-0.3), 8);
+    expect(range.p90).toBeCloseTo(100 * Math.exp(0.3), 8);
+    expect(calibratedRange(100, p10, p90, [2])).toEqual({
+      p10,
+      p90,
+      method: 'monte_carlo',
+      periods: 1,
+      q: null,
+    });
+  });
+
+  it('covers a new exchangeable period ⌈0.8 (n + 1)⌉ / (n + 1) of the time (n = 9: 80 %)', () => {
+    const random = seededRandom(11);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const trials = 20_000;
+    let inside = 0;
+    for (let t = 0; t < trials; t++) {
+      // Errors twice as large as the Monte Carlo says: its own range would hold only 48 % of them.
+      const past = Array.from({ length: 9 }, () => 2 * normal());
+      const range = calibratedRange(100, p10, p90, past);
+      const actual = 100 * Math.exp(2 * normal() * sigma);
+      if (actual >= range.p10 && actual <= range.p90) inside++;
+    }
+    expect(inside / trials).toBeGreaterThan(0.785);
+    expect(inside / trials).toBeLessThan(0.815);
+  });
+
+  it('draws the new-pipeline rate multiplier with mean 1 and the given variance', () => {
+    const random = seededRandom(5);
+    for (const variance of [0.04, 0.5, 2]) {
+      const draws = Array.from({ length: 40_000 }, () => gammaMeanOne(variance, random));
+      const m = draws.reduce((a, b) => a + b, 0) / draws.length;
+      const v = draws.reduce((a, b) => a + (b - m) ** 2, 0) / draws.length;
+      expect(m).toBeCloseTo(1, 1);
+      expect(v / variance).toBeGreaterThan(0.9);
+      expect(v / variance).toBeLessThan(1.1);
+    }
+    expect(gammaMeanOne(0, random)).toBe(1);
   });
 });
 
@@ -86,7 +170,11 @@ describe('forecasting agent end to end', () => {
     expect(res.status).toBe(200);
     expect(res.body.periods.map((p: any) => p.label)).toEqual(['2026-Q2', '2026-Q3']);
     for (const p of res.body.periods) {
-      expect(p.p10).toBeLessThanOrEqual(p.p90);
+      expect(p.p10).toBeLessThanOrEqual(p.p50);
+      expect(p.p50).toBeLessThanOrEqual(p.p90);
+      // Four quarters before 2026-Q2 could be forecast as of their first day and scored.
+      expect(p.range.method).toBe('calibrated');
+      expect(p.range.periods).toBeGreaterThanOrEqual(2);
       expect(p.expected).toBeGreaterThan(0);
       expect(p.breakdown.segment.length).toBeGreaterThan(1);
       expect(p.breakdown.owner.length).toBeGreaterThan(1);
@@ -121,7 +209,15 @@ describe('forecasting agent end to end', () => {
     for (const key of ['forecast', 'last_period', 'stage_weighted']) {
       expect(Number.isFinite(res.body.mape[key])).toBe(true);
       expect(Number.isFinite(res.body.bias[key])).toBe(true);
+      expect(Number.isFinite(res.body.total_error[key])).toBe(true);
     }
+    for (const key of ['coverage_p10_p90', 'coverage_p10_p90_monte_carlo']) {
+      expect(res.body[key]).toBeGreaterThanOrEqual(0);
+      expect(res.body[key]).toBeLessThanOrEqual(1);
+    }
+    expect(res.body.width_p10_p90).toBeGreaterThan(0);
+    expect(res.body.calibration_periods).toBe(4);
+    for (const p of res.body.periods) expect(p.p10).toBeLessThanOrEqual(p.p90);
   });
 
   it('GET /v1/forecast/changes explains a week of movement deal by deal; forecast errors for the KPIs', async () => {

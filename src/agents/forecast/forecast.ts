@@ -1,7 +1,8 @@
 // The pipeline forecast, pure: won value in the current and the next period = won so far in the period + each
 // open deal's P(won by the period end) x its value + the value expected from pipeline not created yet, with a
-// range from a Monte Carlo over deals (each deal won or not, and a Poisson number of new deals of historical
-// won sizes), and a breakdown by segment and owner.
+// range from a Monte Carlo (each deal won or not; the won model's level drawn from its standard error; a new-
+// pipeline count that is Poisson given a rate drawn from its uncertainty, of historical won sizes), calibrated on
+// the normalised errors of past periods when they are given (interval.ts); a breakdown by segment and owner.
 import { seededRandom } from '../../models/ml/random.ts';
 import {
   trainHazardModel,
@@ -12,7 +13,13 @@ import {
   type Scenario,
 } from './hazard-model.ts';
 import { isOpenAt, wonAmount, type OpportunityHistory } from './history.ts';
-import { fitNewPipeline, newPipelineExpectation, type NewPipelineModel } from './new-pipeline.ts';
+import { calibratedRange, type CalibratedRange } from './interval.ts';
+import {
+  fitNewPipeline,
+  newPipelineExpectation,
+  newPipelineRateVariance,
+  type NewPipelineModel,
+} from './new-pipeline.ts';
 import { nextPeriod, periodContaining, type Period, type PeriodKind } from './periods.ts';
 
 export interface DealForecast {
@@ -32,9 +39,13 @@ export interface DealForecast {
 export interface PeriodForecast {
   period: Period;
   expected: number;
+  /** The range: calibrated on past errors when scores were given (interval.ts), else the Monte Carlo's. */
   p10: number;
   p50: number;
   p90: number;
+  /** The Monte Carlo's own P10/P50/P90 (won so far included). */
+  monteCarlo: { p10: number; p50: number; p90: number };
+  range: CalibratedRange;
   wonToDate: number;
   fromOpen: number;
   fromNew: number;
@@ -63,6 +74,8 @@ export interface ForecastOptions {
   simulations?: number;
   seed?: number;
   hazard?: Partial<HazardModelOptions>;
+  /** Normalised log errors of past periods (interval.ts); the range is the Monte Carlo's without them. */
+  calibration?: readonly number[];
 }
 
 export interface FittedForecastModels {
@@ -89,27 +102,39 @@ export function forecastPipeline(
   const next = nextPeriod(current);
   const asOf = options.asOf;
 
-  const deals: DealForecast[] = opportunities
-    .filter((o) => isOpenAt(o, asOf))
-    .map((o) => {
-      const { probabilities, value, stage } = winProbabilities(
+  const open = opportunities.filter((o) => isOpenAt(o, asOf));
+  // Each deal's probabilities with the won model's level shifted by z standard errors, z = -2..2, for the range.
+  const grid = open.map((o) =>
+    LEVEL_GRID.map((z) => {
+      const { probabilities } = winProbabilities(
         fitted.hazard,
         o,
         [current.end, next.end],
         scenario,
+        z * fitted.hazard.wonLevelSe,
       );
-      return {
-        id: o.id,
-        name: o.name,
-        stage,
-        owner: o.owner,
-        ownerId: o.ownerId,
-        segment: o.segment,
-        value,
-        pCurrent: probabilities[0]!,
-        pNext: Math.max(0, probabilities[1]! - probabilities[0]!),
-      };
-    });
+      return [probabilities[0]!, Math.max(0, probabilities[1]! - probabilities[0]!)] as const;
+    }),
+  );
+  const deals: DealForecast[] = open.map((o) => {
+    const { probabilities, value, stage } = winProbabilities(
+      fitted.hazard,
+      o,
+      [current.end, next.end],
+      scenario,
+    );
+    return {
+      id: o.id,
+      name: o.name,
+      stage,
+      owner: o.owner,
+      ownerId: o.ownerId,
+      segment: o.segment,
+      value,
+      pCurrent: probabilities[0]!,
+      pNext: Math.max(0, probabilities[1]! - probabilities[0]!),
+    };
+  });
   const wonIn = (period: Period) =>
     opportunities.filter(
       (o) =>
@@ -122,10 +147,16 @@ export function forecastPipeline(
   const newCurrent = newPipelineExpectation(fitted.pipeline, asOf, current.end, scenario);
   const newNext = newPipelineExpectation(fitted.pipeline, next.start, next.end, scenario);
 
+  const weeksOf = (from: number, to: number) => Math.max(1, (to - from) / (7 * 86_400_000));
   const ranges = simulate(
     deals,
+    grid,
     fitted.pipeline,
     [newCurrent, newNext],
+    [
+      newPipelineRateVariance(fitted.pipeline, weeksOf(asOf, current.end)),
+      newPipelineRateVariance(fitted.pipeline, weeksOf(next.start, next.end)),
+    ],
     options.simulations ?? 2000,
     options.seed ?? 1,
   );
@@ -157,12 +188,16 @@ export function forecastPipeline(
         .sort((a, b) => b.expected - a.expected);
     };
     const q = ranges[index]!;
+    // Calibrated on what is still to be won: what is already won is certain.
+    const range = calibratedRange(fromOpen + fromNew, q.p10, q.p90, options.calibration ?? []);
     return {
       period,
       expected: wonToDate + fromOpen + fromNew,
-      p10: wonToDate + q.p10,
-      p50: wonToDate + q.p50,
-      p90: wonToDate + q.p90,
+      p10: wonToDate + range.p10,
+      p50: wonToDate + Math.min(range.p90, Math.max(range.p10, q.p50)),
+      p90: wonToDate + range.p90,
+      monteCarlo: { p10: wonToDate + q.p10, p50: wonToDate + q.p50, p90: wonToDate + q.p90 },
+      range,
       wonToDate,
       fromOpen,
       fromNew,
@@ -184,11 +219,19 @@ export function forecastPipeline(
   };
 }
 
-/** P10/P50/P90 of the value still to be won in each period (won so far excluded). */
+const LEVEL_GRID = [-2, -1, 0, 1, 2] as const;
+
+/**
+ * P10/P50/P90 of the value still to be won in each period (won so far excluded). Each run draws the won model's
+ * level z ~ N(0, 1) (clamped to ±2, probabilities interpolated on the grid), each deal's outcome, and per period
+ * a new-pipeline rate multiplier (gamma, mean 1, the given relative variance) and a Poisson count of new deals.
+ */
 function simulate(
   deals: readonly DealForecast[],
+  grid: readonly (readonly (readonly [number, number])[])[],
   pipeline: NewPipelineModel,
   newExpected: [number, number],
+  rateVariance: [number, number],
   runs: number,
   seed: number,
 ): { p10: number; p50: number; p90: number }[] {
@@ -197,16 +240,24 @@ function simulate(
   const sizes = pipeline.wonAmounts.length ? pipeline.wonAmounts : [pipeline.meanWon];
   const lambdas = newExpected.map((v) => v / Math.max(1, pipeline.meanWon));
   for (let r = 0; r < runs; r++) {
+    const z = Math.max(-2, Math.min(2, gaussian(random))) + 2;
+    const at = Math.min(LEVEL_GRID.length - 2, Math.floor(z));
+    const frac = z - at;
     let current = 0;
     let next = 0;
-    for (const d of deals) {
+    deals.forEach((d, i) => {
+      const lo = grid[i]![at]!;
+      const hi = grid[i]![at + 1]!;
+      const pCurrent = lo[0] + (hi[0] - lo[0]) * frac;
+      const pNext = lo[1] + (hi[1] - lo[1]) * frac;
       const u = random();
-      if (u < d.pCurrent) current += d.value;
-      else if (u < d.pCurrent + d.pNext) next += d.value;
-    }
-    const extra = lambdas.map((lambda) => {
+      if (u < pCurrent) current += d.value;
+      else if (u < pCurrent + pNext) next += d.value;
+    });
+    const extra = lambdas.map((lambda, k) => {
       let sum = 0;
-      for (let n = poisson(lambda, random); n > 0; n--) sum += sizes[Math.floor(random() * sizes.length)]!;
+      const rate = lambda * gammaMeanOne(rateVariance[k]!, random);
+      for (let n = poisson(rate, random); n > 0; n--) sum += sizes[Math.floor(random() * sizes.length)]!;
       return sum;
     });
     totals[0]![r] = current + extra[0]!;
@@ -214,9 +265,29 @@ function simulate(
   }
   return totals.map((t) => {
     const sorted = t.sort();
-    const at = (q: number) => sorted[Math.min(runs - 1, Math.floor(q * runs))]!;
-    return { p10: at(0.1), p50: at(0.5), p90: at(0.9) };
+    const q = (p: number) => sorted[Math.min(runs - 1, Math.floor(p * runs))]!;
+    return { p10: q(0.1), p50: q(0.5), p90: q(0.9) };
   });
+}
+
+/** A gamma draw with mean 1 and the given variance (Marsaglia–Tsang); 1 when the variance is 0. */
+export function gammaMeanOne(variance: number, random: () => number): number {
+  if (!(variance > 1e-9)) return 1;
+  const shape = 1 / variance;
+  return gammaShape(shape, random) / shape;
+}
+
+function gammaShape(shape: number, random: () => number): number {
+  if (shape < 1) return gammaShape(shape + 1, random) * Math.pow(1 - random(), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = gaussian(random);
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    const u = 1 - random();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
 }
 
 function poisson(lambda: number, random: () => number): number {

@@ -11,6 +11,7 @@ import {
   encodeTable,
   fitEncoder,
   fitLogistic,
+  logisticMargins,
   type Encoder,
   type LogisticModel,
   type Row,
@@ -45,7 +46,27 @@ export interface HazardModel {
   fallbackAmount: number;
   /** The value of a deal whose amount is not known (see fallbackAmounts). */
   fallback: { overall: number; byProduct: Record<string, number> };
-  summary: { rows: number; won_events: number; lost_events: number; landmarks: number; features: number };
+  /**
+   * Won amount / amount recorded while open, for deals won before the as-of date (value-weighted, per stage at
+   * the landmark; overall where a stage has fewer than 20 such wins): deals are often won below the amount in
+   * the pipeline (discounts), so an open deal's known amount is scaled by it.
+   */
+  wonValueRatio: { overall: number; byStage: Record<string, number> };
+  /**
+   * Standard error of the level of the won model (a common shift of every week's log-odds of winning): from
+   * its Fisher information Σ p(1 − p) over the training rows, times the design effect of the landmarks (a deal's
+   * week appears once per landmark it was open at, so rows are not independent). The range draws from it.
+   */
+  wonLevelSe: number;
+  summary: {
+    rows: number;
+    won_events: number;
+    lost_events: number;
+    landmarks: number;
+    features: number;
+    won_value_ratio: number;
+    won_level_se: number;
+  };
 }
 
 /** Changes to the assumptions: multipliers, 1 = as learned. */
@@ -71,6 +92,7 @@ const COLUMNS = [
   'owner',
   'week',
   'quarter_end',
+  'stage_week',
 ];
 
 /** Median won amount before `asOf` (the new-pipeline model's fallback size). */
@@ -120,7 +142,31 @@ function featureRow(o: OpportunityHistory, landmark: number, week: number, fallb
     owner: o.owner,
     week,
     quarter_end: nearQuarterEnd(landmark + (week + 1) * WEEK) ? 1 : 0,
+    // How soon a deal can be won depends on its stage: one in discovery has stages to go, one in negotiation
+    // does not. Without this interaction the weekly hazards of early stages came out too high in the first weeks.
+    stage_week: `${s.stage}|${weekBucket(week)}`,
   };
+}
+
+function weekBucket(week: number): string {
+  return week < 4 ? String(week) : week < 8 ? '4-7' : week < 13 ? '8-12' : '13+';
+}
+
+/** Won / open amount per stage (within 0.5-1.5; 1 without history). */
+function valueRatios(
+  sums: Map<string, { won: number; open: number; n: number }>,
+): HazardModel['wonValueRatio'] {
+  const clamp = (r: number) => Math.max(0.5, Math.min(1.5, r));
+  let won = 0;
+  let open = 0;
+  for (const r of sums.values()) {
+    won += r.won;
+    open += r.open;
+  }
+  const overall = open > 0 ? clamp(won / open) : 1;
+  const byStage: Record<string, number> = {};
+  for (const [stage, r] of sums) if (r.n >= 20 && r.open > 0) byStage[stage] = clamp(r.won / r.open);
+  return { overall, byStage };
 }
 
 type Fallback = HazardModel['fallback'];
@@ -137,9 +183,11 @@ export function trainHazardModel(
   const options = { ...DEFAULT_HAZARD_OPTIONS, ...input };
   const fallback = fallbackAmounts(opportunities, asOf);
   const rows: Row[] = [];
+  const dealWeeks = new Set<string>();
   const won: number[] = [];
   const lost: number[] = [];
   let landmarks = 0;
+  const ratios = new Map<string, { won: number; open: number; n: number }>();
   const first = Math.min(...opportunities.map((o) => o.openedAt));
   for (
     let landmark = asOf - options.landmarkDays * DAY;
@@ -149,12 +197,23 @@ export function trainHazardModel(
     landmarks++;
     for (const o of opportunities) {
       if (!isOpenAt(o, landmark)) continue;
+      if (o.status === 'won' && o.closedAt !== null && o.closedAt <= asOf) {
+        const s = stateAt(o, landmark);
+        if (s.amount !== null && s.amount > 0) {
+          const r = ratios.get(s.stage) ?? { won: 0, open: 0, n: 0 };
+          r.won += wonAmount(o);
+          r.open += s.amount;
+          r.n++;
+          ratios.set(s.stage, r);
+        }
+      }
       for (let week = 0; week < options.horizonWeeks; week++) {
         const from = landmark + week * WEEK;
         const to = from + WEEK;
         if (to > asOf) break;
         const closes = o.closedAt !== null && o.closedAt >= from && o.closedAt < to;
         rows.push(featureRow(o, landmark, week, fallback));
+        dealWeeks.add(`${o.id}@${from}`);
         won.push(closes && o.status === 'won' ? 1 : 0);
         lost.push(closes && o.status === 'lost' ? 1 : 0);
         if (closes) break;
@@ -164,34 +223,48 @@ export function trainHazardModel(
   if (won.reduce((a, b) => a + b, 0) < 5) {
     throw new RangeError('too little history to learn from: fewer than 5 deals won before the as-of date');
   }
+  const wonValueRatio = valueRatios(ratios);
   const encoder = fitEncoder(rows, won, { mode: 'linear', columns: COLUMNS });
   const x = encodeTable(encoder, rows);
+  const wonModel = fitLogistic(x, won, { l2: options.l2 });
+  let information = 0;
+  for (const margin of logisticMargins(wonModel, x)) {
+    const p = sigmoid(margin);
+    information += p * (1 - p);
+  }
+  const wonLevelSe = Math.sqrt(rows.length / Math.max(1, dealWeeks.size) / Math.max(1e-9, information));
   return {
     asOf,
     encoder,
-    won: fitLogistic(x, won, { l2: options.l2 }),
+    won: wonModel,
     lost: fitLogistic(x, lost, { l2: options.l2 }),
     fallbackAmount: medianWonAmount(opportunities, asOf),
     fallback,
+    wonValueRatio,
+    wonLevelSe,
     summary: {
       rows: rows.length,
       won_events: won.reduce((a, b) => a + b, 0),
       lost_events: lost.reduce((a, b) => a + b, 0),
       landmarks,
       features: encoder.features.length,
+      won_value_ratio: Math.round(wonValueRatio.overall * 1000) / 1000,
+      won_level_se: Math.round(wonLevelSe * 10000) / 10000,
     },
   };
 }
 
 /**
- * P(won by each of `ends`) for a deal open at the model's as-of date, and its value (latest known amount, or
- * the median won amount when none is known).
+ * P(won by each of `ends`) for a deal open at the model's as-of date, and its value (latest known amount times
+ * the won / open amount ratio of its stage, or its product's mean won amount when none is known).
  */
 export function winProbabilities(
   model: HazardModel,
   o: OpportunityHistory,
   ends: readonly number[],
   scenario: Scenario = NO_SCENARIO,
+  /** Added to every week's log-odds of winning (the range's draws of the model's level). */
+  shift = 0,
 ): { probabilities: number[]; value: number; stage: string } {
   const asOf = model.asOf;
   const state = stateAt(o, asOf);
@@ -204,7 +277,7 @@ export function winProbabilities(
     // Longer cycles stretch time: each week carries 1/cycle_time of the learned weekly hazard.
     const hWon = Math.min(
       0.95,
-      (sigmoid(logisticMargin(model.won, encoded)) * scenario.win_rate) / scenario.cycle_time,
+      (sigmoid(logisticMargin(model.won, encoded) + shift) * scenario.win_rate) / scenario.cycle_time,
     );
     const hLost = Math.min(0.95 - hWon, sigmoid(logisticMargin(model.lost, encoded)) / scenario.cycle_time);
     ends.forEach((end, i) => {
@@ -215,6 +288,9 @@ export function winProbabilities(
     survival *= 1 - hWon - hLost;
     if (survival < 1e-6) break;
   }
-  const value = valueOf(state.amount, o, model.fallback);
+  // A known amount is what the deal is in the pipeline for; what it is won for is on average a share of it.
+  const known = state.amount !== null && state.amount > 0;
+  const ratio = known ? (model.wonValueRatio.byStage[state.stage] ?? model.wonValueRatio.overall) : 1;
+  const value = valueOf(state.amount, o, model.fallback) * ratio;
   return { probabilities: probabilities.map((p) => Math.min(1, p)), value, stage: state.stage };
 }

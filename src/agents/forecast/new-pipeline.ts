@@ -9,7 +9,7 @@ const WEEK = 7 * DAY;
 
 export interface NewPipelineModel {
   asOf: number;
-  /** Created value per week at the as-of date (before seasonality). */
+  /** Created value per week at the as-of date, seasonally adjusted (the last 13 weeks' mean / their weight). */
   weeklyValue: number;
   /** Weekly growth factor of creation, from the last 52 weeks (clamped). */
   weeklyGrowth: number;
@@ -20,6 +20,8 @@ export interface NewPipelineModel {
   /** Mean value of a won deal (the size of the new deals in the simulation of the range). */
   meanWon: number;
   wonAmounts: number[];
+  /** Deals created per week over the last 26 weeks (or fewer): mean and variance (over-dispersion of the count). */
+  weeklyCount: { mean: number; variance: number; weeks: number };
 }
 
 function createdValue(o: OpportunityHistory, fallback: number): number {
@@ -43,9 +45,16 @@ export function fitNewPipeline(
   const first = Math.min(...created.map((o) => o.openedAt));
   const historyWeeks = Math.min(weeks, Math.floor((asOf - first) / WEEK));
   const recent = perWeek.slice(weeks - Math.min(13, historyWeeks));
-  const weeklyValue = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
   const weeklyGrowth = historyWeeks >= 52 ? growth(perWeek) : 1;
-  const monthWeights = seasonalWeights(created, asOf, fallback);
+  const monthWeights = seasonalWeights(created, asOf, fallback, weeklyGrowth);
+  // The last 13 weeks carry their own months' seasonal weight: divided out here, so that the target month's
+  // weight is not applied on top of it (busy months before a quiet one used to be carried into it).
+  const recentSeason =
+    recent.reduce((sum, _, i) => {
+      const at = asOf - (recent.length - i - 0.5) * WEEK;
+      return sum + monthWeights[new Date(at).getUTCMonth()]!;
+    }, 0) / Math.max(1, recent.length);
+  const weeklyValue = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length) / (recentSeason || 1);
 
   const wonWithin: number[] = [];
   for (let k = 0; k < horizonWeeks; k++) {
@@ -66,7 +75,16 @@ export function fitNewPipeline(
     .map(wonAmount)
     .filter((a) => a > 0);
   const meanWon = wonAmounts.length ? wonAmounts.reduce((a, b) => a + b, 0) / wonAmounts.length : fallback;
-  return { asOf, weeklyValue, weeklyGrowth, monthWeights, wonWithin, meanWon, wonAmounts };
+  const countWeeks = Math.max(1, Math.min(26, historyWeeks));
+  const counts = new Array<number>(countWeeks).fill(0);
+  for (const o of created) {
+    const k = Math.floor((asOf - o.openedAt) / WEEK);
+    if (k < countWeeks) counts[k]!++;
+  }
+  const countMean = counts.reduce((a, b) => a + b, 0) / countWeeks;
+  const variance = counts.reduce((a, c) => a + (c - countMean) ** 2, 0) / Math.max(1, countWeeks - 1);
+  const weeklyCount = { mean: countMean, variance, weeks: countWeeks };
+  return { asOf, weeklyValue, weeklyGrowth, monthWeights, wonWithin, meanWon, wonAmounts, weeklyCount };
 }
 
 /** Created value of the last 26 weeks against the 26 before, as a factor per week, within ±1.5 %. */
@@ -78,17 +96,36 @@ function growth(values: number[]): number {
   return Math.exp(Math.max(-0.015, Math.min(0.015, Math.log(after / before) / half)));
 }
 
-function seasonalWeights(created: readonly OpportunityHistory[], asOf: number, fallback: number): number[] {
+function seasonalWeights(
+  created: readonly OpportunityHistory[],
+  asOf: number,
+  fallback: number,
+  weeklyGrowth: number,
+): number[] {
   const weights = new Array<number>(12).fill(1);
   const from = asOf - 365 * DAY;
   const inYear = created.filter((o) => o.openedAt >= from);
   const first = Math.min(...created.map((o) => o.openedAt));
   if (first > from || inYear.length < 24) return weights;
   const byMonth = new Array<number>(12).fill(0);
-  for (const o of inYear) byMonth[new Date(o.openedAt).getUTCMonth()]! += createdValue(o, fallback);
+  // Detrended to the as-of level: with growth, the months of a year ago would otherwise look quiet, and they
+  // are the calendar months being forecast.
+  for (const o of inYear)
+    byMonth[new Date(o.openedAt).getUTCMonth()]! +=
+      createdValue(o, fallback) * weeklyGrowth ** ((asOf - o.openedAt) / WEEK);
   const mean = byMonth.reduce((a, b) => a + b, 0) / 12;
   // Shrunk halfway to 1: one year of one month is a noisy estimate of its weight.
   return byMonth.map((v) => (mean > 0 ? 0.5 + 0.5 * (v / mean) : 1));
+}
+
+/**
+ * Relative variance of the new-pipeline rate over `weeks` weeks beyond Poisson: the uncertainty of the mean
+ * weekly count it was estimated from (13 weeks) plus the weekly counts' over-dispersion averaged over the period.
+ */
+export function newPipelineRateVariance(model: NewPipelineModel, weeks: number): number {
+  const { mean, variance } = model.weeklyCount;
+  if (!(mean > 0)) return 0;
+  return variance / (13 * mean * mean) + Math.max(0, variance - mean) / (mean * mean * Math.max(1, weeks));
 }
 
 /** Expected won value from deals created after the as-of date, won within [start, end). */

@@ -4,12 +4,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
-import { backtest, wonBetween, type BacktestSummary } from './backtest.ts';
+import { backtest, calibrationScores, wonBetween, type BacktestSummary } from './backtest.ts';
 import { explainChanges, type ForecastChanges, type StoredDeal } from './changes.ts';
 import { forecastPipeline, type Forecast } from './forecast.ts';
 import { NO_SCENARIO, type Scenario } from './hazard-model.ts';
 import { loadOpportunityHistory } from './load-history.ts';
-import type { PeriodKind } from './periods.ts';
+import { periodContaining, type PeriodKind } from './periods.ts';
 
 export const FORECAST_AGENT = { name: 'forecasting', version: '1.0.0' } as const;
 
@@ -26,6 +26,14 @@ export interface StoredForecast {
     p10: number;
     p50: number;
     p90: number;
+    /** How the range was made: calibrated on past periods' errors, or the Monte Carlo's alone. */
+    range: {
+      method: 'monte_carlo' | 'calibrated';
+      periods: number;
+      q: number | null;
+      monte_carlo_p10: number;
+      monte_carlo_p90: number;
+    };
     won_to_date: number;
     from_open: number;
     from_new: number;
@@ -46,6 +54,7 @@ export async function runForecast(
     forecast = forecastPipeline(history, {
       asOf,
       kind: options.kind,
+      calibration: cachedCalibration(history, asOf, options.kind),
       ...(options.scenario ? { scenario: options.scenario } : {}),
     });
   } catch (error) {
@@ -59,6 +68,26 @@ export async function runForecast(
   const scenario = options.scenario && !isNoScenario(options.scenario) ? options.scenario : null;
   const runId = options.store === false ? null : await storeRun(db, forecast, scenario, options.by);
   return toStored(runId, forecast, scenario);
+}
+
+// The calibration scores need a forecast of each of the last K periods as of its first day; they change when a
+// period ends or the history does, so they are kept per period kind, current period and history size.
+const calibrationCache = new Map<string, number[]>();
+
+function cachedCalibration(
+  history: Parameters<typeof calibrationScores>[0],
+  asOf: number,
+  kind: PeriodKind,
+): number[] {
+  const latest = history.reduce((m, o) => Math.max(m, o.closedAt ?? o.openedAt), 0);
+  const key = `${kind}|${periodContaining(kind, asOf).label}|${history.length}|${latest}`;
+  let scores = calibrationCache.get(key);
+  if (!scores) {
+    scores = calibrationScores(history, { asOf, kind });
+    if (calibrationCache.size >= 32) calibrationCache.delete(calibrationCache.keys().next().value!);
+    calibrationCache.set(key, scores);
+  }
+  return scores;
 }
 
 function isNoScenario(s: Scenario): boolean {
@@ -138,6 +167,13 @@ function toStored(runId: string | null, f: Forecast, scenario: Scenario | null):
       p10: r(p.p10),
       p50: r(p.p50),
       p90: r(p.p90),
+      range: {
+        method: p.range.method,
+        periods: p.range.periods,
+        q: p.range.q === null ? null : Math.round(p.range.q * 1000) / 1000,
+        monte_carlo_p10: r(p.monteCarlo.p10),
+        monte_carlo_p90: r(p.monteCarlo.p90),
+      },
       won_to_date: r(p.wonToDate),
       from_open: r(p.fromOpen),
       from_new: r(p.fromNew),

@@ -71,6 +71,8 @@ export function forecastCommand(): Command {
               actual: p.actual,
               forecast: p.forecast,
               'P10-P90': `${p.p10}-${p.p90}`,
+              'Monte Carlo': `${p.p10_monte_carlo}-${p.p90_monte_carlo}`,
+              n: p.calibration_periods,
               error: pct(p.error.forecast),
               last_period: p.last_period,
               'error ': pct(p.error.last_period),
@@ -81,7 +83,10 @@ export function forecastCommand(): Command {
               table(rows, Object.keys(rows[0] ?? { period: '' })) +
               `\nMAPE: forecast ${pct(result.mape.forecast)}, last period ${pct(result.mape.last_period)}, stage-weighted ${pct(result.mape.stage_weighted)}` +
               `\nBias: forecast ${pct(result.bias.forecast)}, last period ${pct(result.bias.last_period)}, stage-weighted ${pct(result.bias.stage_weighted)}` +
-              `\nActual inside P10-P90: ${pct(result.coverage_p10_p90)}`
+              `\nTotal: forecast ${pct(result.total_error.forecast)} (sum of forecasts against sum of actuals)` +
+              `\nActual inside P10-P90 (nominal 80 %): ${pct(result.coverage_p10_p90)}, mean width ${pct(result.width_p10_p90)} of the actual` +
+              ` (calibrated on the errors of the n earlier periods, of ${result.calibration_periods});` +
+              ` Monte Carlo alone ${pct(result.coverage_p10_p90_monte_carlo)}, width ${pct(result.width_p10_p90_monte_carlo)}`
             );
           });
           return;
@@ -138,6 +143,8 @@ export function forecastCommand(): Command {
             P10: p.p10,
             P50: p.p50,
             P90: p.p90,
+            range:
+              p.range.method === 'calibrated' ? `calibrated (${p.range.periods} periods)` : 'Monte Carlo',
             won_to_date: p.won_to_date,
             from_open: p.from_open,
             from_new: p.from_new,

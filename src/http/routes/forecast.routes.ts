@@ -94,7 +94,8 @@ export const forecastRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> =
         tags: ['forecast'],
         summary:
           'Forecast each of the last N periods as of its first day and compare with what was won: MAPE and bias ' +
-          "next to last period's actual and the stage-weighted pipeline",
+          "next to last period's actual and the stage-weighted pipeline, and the coverage and width of P10-P90 " +
+          '(calibrated on the errors of earlier periods, and the Monte Carlo alone)',
         querystring: z.object({
           period: z.enum(PERIOD_KINDS).default('quarter'),
           periods: z.coerce.number().int().min(1).max(24).default(4),
