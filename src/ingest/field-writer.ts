@@ -1,37 +1,130 @@
-// Attribute writes, gathered in memory for a chunk of events and written once per entity. Two rules, both
-// independent of arrival order:
+// Attribute writes, gathered in memory for a chunk of events and written in a few set-based statements. Two
+// rules, both independent of arrival order:
 //  - 'latest' (CRM records, the system of record): the value of the most recent event wins (stamp in
 //    field_times[field]).
 //  - 'earliest' (what activity reveals in passing, e.g. the email an opened message went to): fills a field no
 //    CRM record has set, and the earliest such event wins (stamp in field_times["~" + field]). Once an entity
 //    is known, activity changes nothing, so steady-state ingestion writes no entity rows at all.
+// New entities are created here too: their rows are inserted, with every value gathered so far, in one
+// statement per table (`flushCreates`), before anything that references them is written.
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
 type Table = 'contacts' | 'accounts' | 'opportunities';
 
 export type WriteRule = 'latest' | 'earliest';
 
+type Times = Record<string, string>;
+
 interface Pending {
   table: Table;
   id: string;
   fields: Map<string, { value: unknown; stamp: string }>;
+  /** Set while the row is yet to be inserted: the values it is created with (not stamped). */
+  created?: Record<string, unknown>;
 }
 
 export interface FieldWriter {
   set(table: Table, id: string, values: Record<string, unknown>, stamp: string, rule?: WriteRule): void;
+  /** A new row, inserted with `values` and the fields set on it until the next flush. */
+  create(table: Table, id: string, values: Record<string, unknown>): void;
+  /** Inserts the rows created so far (anything that references them by foreign key needs them first). */
+  flushCreates(trx: Db): Promise<void>;
   flush(trx: Db): Promise<void>;
+  /** The transaction that flushed has committed: what it read and wrote may be remembered. */
+  committed(): void;
+}
+
+const TABLES = ['accounts', 'contacts', 'opportunities'] as const;
+
+/**
+ * Committed field times of recently written entities, by "table:id". Field times only ever move one way (see
+ * flush), so times that were once committed can only be more permissive than the row's times now: when a write
+ * changes nothing against them, it changes nothing against the row either, and the row need not be read. Only
+ * times from committed transactions are kept (see `committed`), so a rollback cannot leave a wrong entry.
+ */
+const committedTimes = new Map<string, Times>();
+const COMMITTED_TIMES_MAX = 20_000;
+
+function rememberTimes(key: string, times: Times): void {
+  committedTimes.delete(key);
+  committedTimes.set(key, times);
+  if (committedTimes.size > COMMITTED_TIMES_MAX) {
+    committedTimes.delete(committedTimes.keys().next().value!);
+  }
+}
+
+/** The values to write and the new field times, given the row's current field times. */
+function patchFor(entry: Pending, current: Times): { set: Record<string, unknown>; times: Times } {
+  const times = { ...current };
+  const set: Record<string, unknown> = {};
+  for (const [field, { value, stamp }] of entry.fields) {
+    if (field.startsWith('~')) continue;
+    const was = times[field];
+    if (was === undefined || stamp >= was) {
+      set[field] = value;
+      times[field] = stamp;
+    }
+  }
+  for (const [field, { value, stamp }] of entry.fields) {
+    if (!field.startsWith('~')) continue;
+    const column = field.slice(1);
+    // A CRM record's value (set now or before) outranks anything activity revealed.
+    if (times[column] !== undefined) continue;
+    const was = times[field];
+    if (was === undefined || stamp < was) {
+      set[column] = value;
+      times[field] = stamp;
+    }
+  }
+  return { set, times };
 }
 
 export function createFieldWriter(): FieldWriter {
   const pending = new Map<string, Pending>();
+  /** Field times this transaction read or wrote, remembered once it commits. */
+  const observed = new Map<string, Times>();
+  const entryFor = (table: Table, id: string) => {
+    const key = `${table}:${id}`;
+    let entry = pending.get(key);
+    if (!entry) {
+      entry = { table, id, fields: new Map() };
+      pending.set(key, entry);
+    }
+    return entry;
+  };
+
+  async function flushCreates(trx: Db): Promise<void> {
+    const created = [...pending.values()].filter((e) => e.created);
+    if (created.length === 0) return;
+    for (const table of TABLES) {
+      // Rows with the same columns go in one statement; a column a row does not name keeps its default.
+      const groups = new Map<string, { id: string; field_times: Times }[]>();
+      for (const entry of created) {
+        if (entry.table !== table) continue;
+        const { set, times } = patchFor(entry, {});
+        const row = { ...entry.created, ...set, id: entry.id, field_times: times };
+        observed.set(`${table}:${entry.id}`, times);
+        const signature = Object.keys(row).sort().join(',');
+        const group = groups.get(signature) ?? [];
+        group.push(row);
+        groups.set(signature, group);
+        pending.delete(`${table}:${entry.id}`);
+      }
+      for (const [signature, rows] of groups) {
+        const columns = signature.split(',');
+        await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+                  select ${sql.join(columns.map((c) => sql.ref(`r.${c}`)))}
+                  from jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r`.execute(
+          trx,
+        );
+      }
+    }
+  }
+
   return {
     set(table, id, values, stamp, rule = 'latest') {
-      const key = `${table}:${id}`;
-      let entry = pending.get(key);
-      if (!entry) {
-        entry = { table, id, fields: new Map() };
-        pending.set(key, entry);
-      }
+      const entry = entryFor(table, id);
       for (const [name, value] of Object.entries(values)) {
         if (value === undefined) continue;
         const field = rule === 'latest' ? name : `~${name}`;
@@ -40,53 +133,65 @@ export function createFieldWriter(): FieldWriter {
           entry.fields.set(field, { value, stamp });
       }
     },
+    create(table, id, values) {
+      entryFor(table, id).created = values;
+    },
+    flushCreates,
+    committed() {
+      for (const [key, times] of observed) rememberTimes(key, times);
+      observed.clear();
+    },
     async flush(trx) {
+      await flushCreates(trx);
       if (pending.size === 0) return;
       const entries = [...pending.values()];
       pending.clear();
-      for (const table of ['accounts', 'contacts', 'opportunities'] as const) {
-        const forTable = entries.filter((e) => e.table === table);
+      for (const table of TABLES) {
+        const forTable = entries.filter((e) => {
+          if (e.table !== table || e.fields.size === 0) return false;
+          const known = committedTimes.get(`${table}:${e.id}`);
+          return !known || Object.keys(patchFor(e, known).set).length > 0;
+        });
         if (forTable.length === 0) continue;
-        const rows = await trx
-          .selectFrom(table)
-          .select(['id', 'field_times'])
-          .where(
-            'id',
-            'in',
-            forTable.map((e) => e.id),
-          )
-          .forUpdate()
-          .execute();
-        const timesById = new Map(rows.map((r) => [r.id, r.field_times ?? {}]));
-        for (const entry of forTable) {
-          const times = { ...(timesById.get(entry.id) ?? {}) };
-          const set: Record<string, unknown> = {};
-          for (const [field, { value, stamp }] of entry.fields) {
-            if (field.startsWith('~')) continue;
-            const current = times[field];
-            if (current === undefined || stamp >= current) {
-              set[field] = value;
-              times[field] = stamp;
-            }
-          }
-          for (const [field, { value, stamp }] of entry.fields) {
-            if (!field.startsWith('~')) continue;
-            const column = field.slice(1);
-            // A CRM record's value (set now or before) outranks anything activity revealed.
-            if (times[column] !== undefined) continue;
-            const current = times[field];
-            if (current === undefined || stamp < current) {
-              set[column] = value;
-              times[field] = stamp;
-            }
-          }
+        // Field times only move one way (a 'latest' stamp up, an 'earliest' one down), so an entity with
+        // nothing to change on this unlocked read has nothing to change later either: only the others are
+        // locked and read again.
+        const read = async (ids: string[], lock: boolean) => {
+          const query = trx.selectFrom(table).select(['id', 'field_times']).where('id', 'in', ids);
+          const rows = await (lock ? query.forNoKeyUpdate() : query).execute();
+          return new Map(rows.map((r) => [r.id, (r.field_times ?? {}) as Times]));
+        };
+        const seen = await read(
+          forTable.map((e) => e.id),
+          false,
+        );
+        for (const [id, times] of seen) observed.set(`${table}:${id}`, times);
+        const changing = forTable.filter(
+          (e) => seen.has(e.id) && Object.keys(patchFor(e, seen.get(e.id)!).set).length > 0,
+        );
+        if (changing.length === 0) continue;
+        const locked = await read(
+          changing.map((e) => e.id),
+          true,
+        );
+        const updates: { id: string; patch: Record<string, unknown>; times: Times }[] = [];
+        const columns = new Set<string>();
+        for (const entry of changing) {
+          const { set, times } = patchFor(entry, locked.get(entry.id) ?? {});
           if (Object.keys(set).length === 0) continue;
-          await trx
-            .updateTable(table)
-            .set({ ...set, field_times: JSON.stringify(times), updated_at: new Date() })
-            .where('id', '=', entry.id)
-            .execute();
+          for (const column of Object.keys(set)) columns.add(column);
+          updates.push({ id: entry.id, patch: set, times });
+          observed.set(`${table}:${entry.id}`, times);
         }
+        if (updates.length === 0) continue;
+        const names = [...columns];
+        // One statement for all rows: each row's patch overrides its current values, column by column.
+        await sql`update ${sql.table(table)} as t
+                  set (${sql.join(names.map((c) => sql.ref(c)))}) =
+                      (select ${sql.join(names.map((c) => sql.ref(`r.${c}`)))} from jsonb_populate_record(t, x.patch) as r),
+                      field_times = x.times, updated_at = now()
+                  from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, patch jsonb, times jsonb)
+                  where t.id = x.id`.execute(trx);
       }
     },
   };

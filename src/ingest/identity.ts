@@ -32,7 +32,12 @@ export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<
     .execute();
 }
 
-/** Locks and loads keys into the cache in two statements; keys not found are recorded as absent. */
+/**
+ * Locks and loads keys into the cache in three statements; keys not found are recorded as absent. A key that
+ * exists is locked in shared mode, so chunks that share known keys (an account's domain, say) run side by side;
+ * a key that does not exist yet is locked exclusively, so only one transaction can create its entity. Merges take
+ * the exclusive lock on the keys they join (lockKeysExclusive).
+ */
 export async function prefetchIdentityKeys(
   trx: Db,
   cache: IdentityCache,
@@ -42,18 +47,35 @@ export async function prefetchIdentityKeys(
     .filter((k) => !cache.ids.has(k))
     .sort();
   if (missing.length === 0) return;
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${missing}::text[]) as k order by k`.execute(
-    trx,
-  );
+  const seen = await lookupKeys(trx, missing);
+  await sql`select case when x.exclusive then pg_advisory_xact_lock(hashtextextended(x.k, 0))
+                        else pg_advisory_xact_lock_shared(hashtextextended(x.k, 0)) end
+            from unnest(${missing}::text[], ${missing.map((k) => !seen.has(k))}::boolean[]) as x(k, exclusive)
+            order by x.k`.execute(trx);
+  // Read again under the locks: a key absent before may have been created while we waited for its lock.
+  const found = await lookupKeys(trx, missing);
+  for (const k of missing) cache.ids.set(k, found.get(k) ?? '');
+}
+
+async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>> {
   const keysOf = (kind: IdentityKind) =>
-    missing.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
+    names.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
   const found = await sql<{ kind: IdentityKind; key: string; entity_id: string }>`
     select kind, key, entity_id from identity_keys
     where (kind = 'contact' and key = any(${keysOf('contact')}::text[]))
        or (kind = 'account' and key = any(${keysOf('account')}::text[]))
        or (kind = 'opportunity' and key = any(${keysOf('opportunity')}::text[]))`.execute(trx);
-  for (const k of missing) cache.ids.set(k, '');
-  for (const row of found.rows) cache.ids.set(`${row.kind}:${row.key}`, row.entity_id);
+  return new Map(found.rows.map((r) => [`${r.kind}:${r.key}`, r.entity_id]));
+}
+
+/** Exclusive locks on keys that may be held in shared mode (a merge rewrites what they point at). */
+async function lockKeysExclusive(trx: Db, kind: IdentityKind, keys: string[], cache: IdentityCache) {
+  const names = [...new Set(keys.map((k) => `${kind}:${k}`))].sort();
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${names}::text[]) as k order by k`.execute(
+    trx,
+  );
+  const found = await lookupKeys(trx, names);
+  for (const k of names) cache.ids.set(k, found.get(k) ?? '');
 }
 
 export interface ResolveOptions {
@@ -83,7 +105,7 @@ export async function resolveIdentity(
     cache,
     keys.map((key) => ({ kind, key })),
   );
-  const rows = keys
+  let rows = keys
     .map((key) => ({ key, entity_id: cache.ids.get(`${kind}:${key}`) ?? '' }))
     .filter((r) => r.entity_id !== '');
   let entityIds = [...new Set(rows.map((r) => r.entity_id))];
@@ -96,7 +118,13 @@ export async function resolveIdentity(
   } else {
     await options.writer?.flush(trx);
     await flushIdentityKeys(trx, cache);
-    entityIds = await oldestFirst(trx, kind, entityIds);
+    // The keys were locked in shared mode; a merge needs them to itself, and what they point at may have
+    // changed while waiting for that.
+    await lockKeysExclusive(trx, kind, keys, cache);
+    rows = keys
+      .map((key) => ({ key, entity_id: cache.ids.get(`${kind}:${key}`) ?? '' }))
+      .filter((r) => r.entity_id !== '');
+    entityIds = await oldestFirst(trx, kind, [...new Set(rows.map((r) => r.entity_id))]);
     entityId = entityIds[0]!;
     for (const mergedId of entityIds.slice(1)) {
       await mergeEntities(trx, kind, entityId, mergedId, {
@@ -117,6 +145,8 @@ export async function resolveIdentity(
     // phone) always create their contact, so only visitor ids can have waiting events.
     const weakKeys = newKeys.filter((k) => k.startsWith('anon:'));
     if (kind === 'contact' && weakKeys.length > 0) {
+      // The contact may be new: its row must exist before events point at it.
+      await options.writer?.flushCreates(trx);
       await sql`update events set contact_id = ${entityId}
                 where contact_id is null and contact_keys && ${weakKeys}::text[]`.execute(trx);
     }

@@ -112,15 +112,17 @@ export async function ingestCloudEvents(
   for (let start = 0; start < Math.max(prepared.length, rejected.length ? 1 : 0); start += CHUNK) {
     const chunk = prepared.slice(start, start + CHUNK);
     const chunkRejected = start === 0 ? rejected : [];
-    await withDeadlockRetry(() =>
+    const writer = await withDeadlockRetry(() =>
       db.transaction().execute(async (trx) => {
         const caches = newCaches();
+        let fast: FieldWriter | null = caches.writer;
         await sql`savepoint ingest_chunk`.execute(trx);
         try {
           for (const result of await storeChunk(trx, chunk, batchId, options, caches))
             results[result.index] = result;
           await sql`release savepoint ingest_chunk`.execute(trx);
         } catch (error) {
+          fast = null;
           if (isRetryable(error)) throw error;
           // Something in this chunk cannot be applied: redo it one event at a time, so only the bad event is
           // quarantined and every other event is stored whole.
@@ -155,11 +157,10 @@ export async function ingestCloudEvents(
             reason: bad.reason,
           };
         }
-        const counts = countStatuses(
-          results.filter(
-            (r, i) => r && (chunk.some((c) => c.index === i) || chunkRejected.some((b) => b.index === i)),
-          ),
-        );
+        const counts = countStatuses([
+          ...chunk.map((c) => results[c.index]),
+          ...chunkRejected.map((b) => results[b.index]),
+        ]);
         await trx
           .updateTable('ingest_batches')
           .set({
@@ -170,8 +171,10 @@ export async function ingestCloudEvents(
           })
           .where('id', '=', batchId)
           .execute();
+        return fast;
       }),
     );
+    writer?.committed();
   }
   const counts = countStatuses(results);
   return { batch_id: batchId, ...counts, results };
@@ -326,7 +329,8 @@ function newCaches(): Caches {
  * queued with them (throttled: one run at most every second, however many events arrive).
  */
 async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> {
-  const ids = [...new Set(contactIds.filter((id): id is string => Boolean(id)))];
+  // Sorted, so two transactions marking overlapping sets take the rows' locks in the same order.
+  const ids = [...new Set(contactIds.filter((id): id is string => Boolean(id)))].sort();
   if (ids.length === 0) return;
   await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(
     trx,
@@ -366,8 +370,9 @@ async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, stri
 
 /**
  * The fast path for a chunk, in a few statements whatever its size: find the duplicates, lock and load every
- * identity key, resolve who each new event is about, insert all events already attributed, then apply their
- * effects on the entities and write the changed entities once each.
+ * identity key, resolve who each new event is about, create the new entities, insert all events already
+ * attributed, then apply their effects on the entities and write the changed entities in one statement per
+ * table.
  */
 async function storeChunk(
   trx: Db,
@@ -406,6 +411,8 @@ async function storeChunk(
     };
     attributed.push({ event, ctx, attribution: await resolveAttribution(ctx, event.known, event.data) });
   }
+  // The new contacts, accounts and opportunities, in one statement per table, before events point at them.
+  await caches.writer.flushCreates(trx);
   await flushIdentityKeys(trx, caches.identities);
   // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
   // two contacts merged): take each event's entities from its keys as they stand now.

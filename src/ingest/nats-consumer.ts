@@ -27,6 +27,8 @@ export const DEFAULT_NATS_DURABLE = 'funnelgate-ingest';
 export const DEFAULT_NATS_SUBJECTS = ['funnelgate.events.>', 'funnelgate.events'];
 
 const DEFAULT_BATCH_SIZE = 200;
+/** Fetched batches stored at the same time (see consumeUntilAborted). */
+const IN_FLIGHT = 2;
 const DEFAULT_ACK_WAIT_MS = 30_000;
 /** Room for a few dozen consumers with a full batch each, plus messages waiting out a nak delay. */
 const MAX_ACK_PENDING = 10_000;
@@ -271,9 +273,21 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
   }, summaryIntervalMs);
   summary.unref();
   let consecutiveFailures = 0;
+  // Batches being stored at once: the next one is fetched and decoded while the database writes the last, and
+  // two writers keep it busy. Each batch is acknowledged when its own transaction has committed.
+  const inFlight = new Set<Promise<void>>();
   try {
     while (!run.signal?.aborted) {
       if (run.nc.isClosed()) throw new AppError('unavailable', 'The NATS connection was closed');
+      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      if (consecutiveFailures > 0) {
+        // The database is struggling: let what is in flight finish, then back off before fetching more.
+        await Promise.all(inFlight);
+        if (consecutiveFailures > 0) {
+          await pause(Math.min(30_000, 500 * 2 ** consecutiveFailures), run.signal);
+          if (run.signal?.aborted) break;
+        }
+      }
       let messages: JsMsg[];
       try {
         messages = await fetchBatch(run);
@@ -284,11 +298,16 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
       }
       if (messages.length === 0) continue;
       // Finished even when the signal arrives meanwhile: these messages are ours until acknowledged.
-      const ok = await settle(run, messages);
-      consecutiveFailures = ok ? 0 : consecutiveFailures + 1;
-      if (!ok) await pause(Math.min(30_000, 500 * 2 ** consecutiveFailures), run.signal);
+      const settling: Promise<void> = settle(run, messages)
+        .then((ok) => {
+          consecutiveFailures = ok ? 0 : consecutiveFailures + 1;
+        })
+        .finally(() => inFlight.delete(settling));
+      inFlight.add(settling);
     }
+    await Promise.all(inFlight);
   } finally {
+    await Promise.allSettled(inFlight);
     clearInterval(summary);
   }
   run.logger.info(progress(run.counters, started), 'nats ingest stopped');

@@ -1,6 +1,7 @@
 // Applies an accepted event to the canonical entities (contacts, accounts, opportunities, stage history).
 // Every attribute carries the time of the event that set it; an older event never overwrites a newer value,
 // so the final state does not depend on arrival order.
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { EventData, EventType } from './catalogue.ts';
@@ -56,6 +57,16 @@ function identityRule(ctx: ProjectionContext): WriteRule {
   return ctx.eventType?.startsWith('crm.') ? 'latest' : 'earliest';
 }
 
+/**
+ * A new entity: its id now, its row with the chunk's other writes (see field-writer), so creating a thousand
+ * contacts costs one statement rather than a thousand.
+ */
+function newEntity(ctx: ProjectionContext, table: Table, values: Record<string, unknown>): string {
+  const id = randomUUID();
+  ctx.writer.create(table, id, values);
+  return id;
+}
+
 async function ownerId(
   ctx: ProjectionContext,
   email: string | undefined,
@@ -87,17 +98,11 @@ export async function resolveAccount(
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
     cache: ctx.identities,
     writer: ctx.writer,
-    create: async () => {
-      const row = await ctx.trx
-        .insertInto('accounts')
-        .values({
-          name: identity.name ?? identity.domain ?? 'Unknown account',
-          domain: identity.domain ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    },
+    create: async () =>
+      newEntity(ctx, 'accounts', {
+        name: identity.name ?? identity.domain ?? 'Unknown account',
+        domain: identity.domain ?? null,
+      }),
   });
   if (id) {
     await applyFields(
@@ -124,14 +129,7 @@ export async function resolveContact(ctx: ProjectionContext, ref: ContactRef | u
     writer: ctx.writer,
     ...(identity.strong
       ? {
-          create: async () => {
-            const row = await ctx.trx
-              .insertInto('contacts')
-              .defaultValues()
-              .returning('id')
-              .executeTakeFirstOrThrow();
-            return row.id;
-          },
+          create: async () => newEntity(ctx, 'contacts', {}),
         }
       : {}),
   });
@@ -156,14 +154,8 @@ async function resolveOpportunity(ctx: ProjectionContext, crmId: string): Promis
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
     cache: ctx.identities,
     writer: ctx.writer,
-    create: async () => {
-      const row = await ctx.trx
-        .insertInto('opportunities')
-        .values({ name: crmId, stage: 'unknown', opened_at: ctx.occurredAt })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    },
+    create: async () =>
+      newEntity(ctx, 'opportunities', { name: crmId, stage: 'unknown', opened_at: ctx.occurredAt }),
   });
   return id!;
 }
@@ -242,7 +234,7 @@ export async function applyEffects(
           timezone: d.timezone,
           country: d.country,
           owner_id: await ownerId(ctx, d.owner_email, warnings),
-          ...(d.attributes ? { attributes: JSON.stringify(d.attributes) } : {}),
+          ...(d.attributes ? { attributes: d.attributes } : {}),
         });
         if (d.lifecycle_stage)
           await changeContactStage(ctx, contact.id, undefined, d.lifecycle_stage.toLowerCase());
@@ -278,7 +270,7 @@ export async function applyEffects(
           tier: d.tier,
           parent_id: parent?.id && parent.id !== account.id ? parent.id : undefined,
           owner_id: await ownerId(ctx, d.owner_email, warnings),
-          ...(d.attributes ? { attributes: JSON.stringify(d.attributes) } : {}),
+          ...(d.attributes ? { attributes: d.attributes } : {}),
         });
       }
       break;
@@ -305,7 +297,7 @@ export async function applyEffects(
         currency: d.currency,
         owner_id: await ownerId(ctx, d.owner_email, warnings),
         expected_close_date: d.expected_close_date,
-        ...(d.attributes ? { attributes: JSON.stringify(d.attributes) } : {}),
+        ...(d.attributes ? { attributes: d.attributes } : {}),
       });
       // Opened is the earliest time anyone says the opportunity existed.
       const openedAt = d.opened_at
@@ -314,6 +306,7 @@ export async function applyEffects(
           ? ctx.occurredAt
           : undefined;
       if (openedAt) {
+        await ctx.writer.flushCreates(ctx.trx);
         await ctx.trx
           .updateTable('opportunities')
           .set({ opened_at: sql`least(opened_at, ${openedAt})` })
@@ -325,6 +318,7 @@ export async function applyEffects(
       for (const member of d.contacts ?? []) {
         const person = await resolveContact(ctx, member.contact);
         if (person.id) {
+          await ctx.writer.flushCreates(ctx.trx);
           await ctx.trx
             .insertInto('opportunity_contacts')
             .values({ opportunity_id: opportunityId, contact_id: person.id, role: member.role ?? null })
@@ -362,6 +356,7 @@ async function changeContactStage(
   from: string | undefined,
   to: string,
 ) {
+  await ctx.writer.flushCreates(ctx.trx);
   await ctx.trx
     .insertInto('contact_stage_history')
     .values({
@@ -386,6 +381,7 @@ async function changeOpportunityStage(
   status?: 'open' | 'won' | 'lost',
   closedAt?: string,
 ) {
+  await ctx.writer.flushCreates(ctx.trx);
   await ctx.trx
     .insertInto('opportunity_stage_history')
     .values({

@@ -1,0 +1,72 @@
+// Several ingesters at once (two HTTP clients, a CSV import's parallel chunks, several NATS consumers): known
+// identity keys are shared between them, new ones are created once, and nothing is lost or doubled.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { ingestCloudEvents } from '../../src/ingest/ingest-events.ts';
+import { ensureSource } from '../../src/ingest/sources.ts';
+import type { Db } from '../../src/db/database.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = database.db;
+  await ensureSource(db, { name: 'crm' });
+});
+afterAll(async () => database?.drop());
+
+function batch(writer: number, people: number, offset: number) {
+  return Array.from({ length: people }, (_, i) => {
+    const p = (i + offset) % people;
+    return {
+      specversion: '1.0',
+      id: `w${writer}-${i}`,
+      source: 'crm',
+      type: i % 7 === 0 ? 'crm.contact.updated' : 'email.opened',
+      time: new Date(Date.UTC(2026, 2, 1, 0, writer, i)).toISOString(),
+      data:
+        i % 7 === 0
+          ? {
+              contact: { email: `p${p}@acme${p % 3}.com`, crm_id: `C${p}` },
+              account: { crm_id: `A${p % 3}` },
+              title: `title ${writer}`,
+            }
+          : { contact: { email: `p${p}@acme${p % 3}.com` } },
+    };
+  });
+}
+
+describe('concurrent ingestion', () => {
+  it('creates each new contact and account once, and attributes every event', async () => {
+    // Known keys first (shared locks), then batches that also bring new people (exclusive locks), all at once.
+    await ingestCloudEvents(db, batch(0, 20, 0), { channel: 'http' });
+    const reports = await Promise.all(
+      [1, 2, 3, 4].map((w) => ingestCloudEvents(db, batch(w, 60, w * 11), { channel: 'http' })),
+    );
+    for (const report of reports) expect(report.accepted).toBe(60);
+    const twice = await sql<{ email: string; n: string }>`
+      select email, count(*) as n from contacts where merged_into_id is null group by email having count(*) > 1`.execute(
+      db,
+    );
+    expect(twice.rows).toEqual([]);
+    const contacts = await sql<{
+      n: string;
+    }>`select count(*) as n from contacts where merged_into_id is null`.execute(db);
+    expect(Number(contacts.rows[0]!.n)).toBe(60);
+    const accounts = await sql<{ domain: string }>`
+      select domain from accounts where merged_into_id is null order by domain`.execute(db);
+    expect(accounts.rows.map((r) => r.domain)).toEqual(['acme0.com', 'acme1.com', 'acme2.com']);
+    const unattributed = await sql<{ n: string }>`
+      select count(*) as n from events where contact_id is null or account_id is null`.execute(db);
+    expect(Number(unattributed.rows[0]!.n)).toBe(0);
+    // Every contact points at the account of its domain, and every key at one live entity.
+    const wrong = await sql<{ id: string }>`
+      select c.id from contacts c join accounts a on a.id = c.account_id
+      where c.merged_into_id is null and split_part(c.email, '@', 2) <> a.domain`.execute(db);
+    expect(wrong.rows).toEqual([]);
+    const events = await sql<{ n: string }>`select count(*) as n from events`.execute(db);
+    expect(Number(events.rows[0]!.n)).toBe(20 + 4 * 60);
+  });
+});
