@@ -5,6 +5,8 @@
 // - Durations (cycle time): the difference of medians with a percentile bootstrap interval (seeded, so the
 //   same data gives the same interval); cycle times are skewed, and a median is what people quote.
 
+import { seededRandom } from '../models/ml/random.ts';
+
 export const Z95 = 1.959963984540054;
 
 export interface Interval {
@@ -110,14 +112,5 @@ function medianOfTyped(values: Float64Array): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** A small seeded generator (Mulberry32): enough for resampling, and reproducible. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The ML library's seeded generator (Mulberry32): enough for resampling, and reproducible. */
+export const mulberry32 = seededRandom;

@@ -1,22 +1,37 @@
 // Which page a path shows; everything but the sign-in page needs a session.
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { Layout } from './components/Layout.tsx';
 import { Loading } from './components/States.tsx';
 import { navigate, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
-import { AuditPage } from './pages/AuditPage.tsx';
-import { BottlenecksPage } from './pages/BottlenecksPage.tsx';
-import { DecisionPage } from './pages/DecisionPage.tsx';
-import { ExperimentsPage } from './pages/ExperimentsPage.tsx';
-import { ForecastPage } from './pages/ForecastPage.tsx';
-import { FunnelPage } from './pages/FunnelPage.tsx';
 import { InboxPage } from './pages/InboxPage.tsx';
-import { KpisPage } from './pages/KpisPage.tsx';
-import { ModelsPage } from './pages/ModelsPage.tsx';
-import { MonitoringPage } from './pages/MonitoringPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
-import { PoliciesPage } from './pages/PoliciesPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
+
+// The inbox (where reviewers land) is in the first download; every other page, and the chart library most of
+// them use, comes when first opened.
+const AuditPage = lazy(() => import('./pages/AuditPage.tsx').then((m) => ({ default: m.AuditPage })));
+const BottlenecksPage = lazy(() =>
+  import('./pages/BottlenecksPage.tsx').then((m) => ({ default: m.BottlenecksPage })),
+);
+const DecisionPage = lazy(() =>
+  import('./pages/DecisionPage.tsx').then((m) => ({ default: m.DecisionPage })),
+);
+const ExperimentsPage = lazy(() =>
+  import('./pages/ExperimentsPage.tsx').then((m) => ({ default: m.ExperimentsPage })),
+);
+const ForecastPage = lazy(() =>
+  import('./pages/ForecastPage.tsx').then((m) => ({ default: m.ForecastPage })),
+);
+const FunnelPage = lazy(() => import('./pages/FunnelPage.tsx').then((m) => ({ default: m.FunnelPage })));
+const KpisPage = lazy(() => import('./pages/KpisPage.tsx').then((m) => ({ default: m.KpisPage })));
+const ModelsPage = lazy(() => import('./pages/ModelsPage.tsx').then((m) => ({ default: m.ModelsPage })));
+const MonitoringPage = lazy(() =>
+  import('./pages/MonitoringPage.tsx').then((m) => ({ default: m.MonitoringPage })),
+);
+const PoliciesPage = lazy(() =>
+  import('./pages/PoliciesPage.tsx').then((m) => ({ default: m.PoliciesPage })),
+);
 
 export function App() {
   const { session, loading } = useSession();
@@ -28,7 +43,11 @@ export function App() {
 
   if (loading) return <Loading what="the console" />;
   if (!session) return <SignInPage />;
-  return <Layout>{page(path)}</Layout>;
+  return (
+    <Layout>
+      <Suspense fallback={<Loading what="the page" />}>{page(path)}</Suspense>
+    </Layout>
+  );
 }
 
 function page(path: string) {
