@@ -1,3 +1,20 @@
+// The API's answers as the console sees them. Where the server's own type exists it is used through Json<>, so a
+// change on the server shows up here as a type error instead of a silent mismatch.
+import type * as changes from '../../src/agents/forecast/changes.ts';
+import type * as forecastAccuracy from '../../src/feedback/forecast-accuracy.ts';
+import type * as funnel from '../../src/feedback/funnel-stages.ts';
+import type * as kpis from '../../src/feedback/kpis.ts';
+import type * as workload from '../../src/feedback/reviewer-workload.ts';
+
+/** What JSON makes of a server type: dates become ISO strings. */
+export type Json<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? Json<U>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
+
 // The shapes the console reads from the API (see /openapi.json); only the fields it uses.
 
 export interface UserView {
@@ -218,77 +235,20 @@ export interface PolicyVersion {
   document?: string;
 }
 
-export interface FunnelCell {
-  month: string | null;
-  group: string | null;
-  stage: string;
-  entered: number;
-  advanced: number;
-  lost: number;
-  open: number;
-  conversion_rate: number | null;
-  median_days: number | null;
-  mean_days: number | null;
-}
+export type FunnelCell = Json<funnel.FunnelCell>;
 
-export interface FunnelReport {
-  object: string;
-  group_by: string;
-  stages: string[];
-  groups: string[];
-  rows: FunnelCell[];
-  totals: FunnelCell[];
-}
+export type FunnelReport = Json<funnel.FunnelReport>;
 
 // Feedback and monitoring (GET /v1/kpis, /v1/kpis/reviewers, /v1/kpis/forecast, /v1/experiments, /v1/alarms,
 // /v1/monitoring/report, /v1/circuit-breaker): the shapes of src/feedback and src/monitoring.
 export type KpiBucket = 'day' | 'week' | 'month';
 export type KpiGroup = 'none' | 'segment' | 'agent' | 'policy_version' | 'model_version';
 
-export interface KpiRow {
-  bucket: string;
-  group: string;
-  auto_executed: number;
-  auto_matured: number;
-  auto_successes: number;
-  auto_precision: number | null;
-  reviews: number;
-  approve_rate: number | null;
-  reject_rate: number | null;
-  edit_rate: number | null;
-  leads: number;
-  leads_sql_mature: number;
-  lead_to_sql_rate: number | null;
-  leads_opportunity_mature: number;
-  lead_to_opportunity_rate: number | null;
-  engaged_within_30d: number | null;
-  median_hours_to_first_engagement: number | null;
-  opportunities_closed: number;
-  lost_opportunity_rate: number | null;
-}
+export type KpiRow = Json<kpis.KpiRow>;
 
-export interface StageCycle {
-  bucket: string;
-  group: string;
-  object: 'contact' | 'opportunity';
-  stage: string;
-  left: number;
-  median_days: number | null;
-}
+export type StageCycle = Json<kpis.StageCycle>;
 
-export interface ForecastAccuracy {
-  period_kind: string;
-  period_start: string;
-  period_end: string;
-  as_of: string;
-  forecast: number;
-  p10: number;
-  p90: number;
-  actual: number;
-  abs_pct_error: number | null;
-  bias: number | null;
-  within_p10_p90: boolean;
-}
+export type ForecastAccuracy = Json<forecastAccuracy.ForecastAccuracy>;
 
 export interface KpiReport {
   from: string;
@@ -301,21 +261,7 @@ export interface KpiReport {
   forecast: ForecastAccuracy[];
 }
 
-export interface ReviewerWorkload {
-  reviewer_id: string;
-  reviewer: string;
-  items: number;
-  items_per_day: number;
-  median_seconds_to_decide: number | null;
-  approval_rate: number | null;
-  fast_approvals: number;
-  fast_approval_share: number | null;
-  contested_items: number;
-  contested_approval_rate: number | null;
-  queue: number;
-  queue_oldest_seconds: number | null;
-  flags: string[];
-}
+export type ReviewerWorkload = Json<workload.ReviewerWorkload>;
 
 export interface Experiment {
   id: string;
@@ -495,37 +441,9 @@ export interface BacktestSummary {
   coverage_p10_p90: number;
 }
 
-export interface DealMove {
-  opportunity_id: string;
-  name: string;
-  owner: string;
-  stage_before: string | null;
-  stage_after: string | null;
-  p_before: number;
-  p_after: number;
-  delta: number;
-}
+export type DealMove = Json<changes.DealMove>;
 
-export interface ForecastChanges {
-  from: { run_id: string; as_of: string; expected: number; period: string };
-  to: { run_id: string; as_of: string; expected: number; period: string };
-  same_period: boolean;
-  delta: number;
-  parts: {
-    new: number;
-    won: number;
-    lost: number;
-    slipped: number;
-    probability: number;
-    won_to_date: number;
-    new_pipeline: number;
-  };
-  new: DealMove[];
-  won: DealMove[];
-  lost: DealMove[];
-  slipped: DealMove[];
-  probability: DealMove[];
-}
+export type ForecastChanges = Json<changes.ForecastChanges>;
 
 export interface BottleneckFinding {
   id: string;
