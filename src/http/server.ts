@@ -89,7 +89,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
         version: '1',
         description:
           'AI agents over a B2B sales funnel, with humans in charge. Every route but /healthz and /readyz needs ' +
-          '"Authorization: Bearer <token>" (or the console\'s session cookie, with the x-csrf-token header on ' +
+          "`Authorization: Bearer fg_...` with an API token (or the console's session cookie, with the x-csrf-token header on " +
           'writes). Errors are always { "error": { "code", "message", "details" } }.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
