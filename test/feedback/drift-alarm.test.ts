@@ -3,97 +3,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/audit-log.ts';
 import { loadConfig } from '../../src/config.ts';
-import { mulberry32 } from '../../src/feedback/lift.ts';
-import { storeDriftReference } from '../../src/monitoring/drift.ts';
 import { runMonitoring } from '../../src/monitoring/run-monitoring.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { championWithDriftReference, scoreLeads, type DriftWorld } from '../helpers/drift-fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { activatePolicy, decisionRow, propose } from '../review/review-fixtures.ts';
 
 let database: TestDatabase;
 let server: TestServer;
-let modelId: string;
-const contacts: string[] = [];
+let world: DriftWorld;
 const settings = loadConfig({ overrides: { logLevel: 'silent' } });
-
-/** Normal draws by Box-Muller from a seeded generator. */
-function normals(n: number, mean: number, seed: number): number[] {
-  const random = mulberry32(seed);
-  return Array.from(
-    { length: n },
-    () => mean + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()),
-  );
-}
-
-async function scoreContacts(shift: number, seed: number) {
-  const xs = normals(contacts.length, shift, seed);
-  await database.db.deleteFrom('lead_scores').execute();
-  await database.db
-    .insertInto('lead_scores')
-    .values(
-      contacts.map((id, i) => ({
-        contact_id: id,
-        model_name: 'lead_score',
-        model_id: modelId,
-        model_version: 1,
-        alias: 'champion',
-        is_prior: false,
-        probability: 1 / (1 + Math.exp(-(xs[i]! - 2))),
-        factors: '[]',
-        feature_snapshot: JSON.stringify({ intent: xs[i], segment: i % 2 ? 'smb' : 'enterprise' }),
-        as_of: new Date(),
-        scored_at: new Date(),
-      })),
-    )
-    .execute();
-}
+const scoreContacts = (shift: number, seed: number) => scoreLeads(database.db, world, shift, seed);
 
 beforeAll(async () => {
   database = await createTestDatabase();
   server = await startTestServer(database);
   const db = database.db;
-  const model = await db
-    .insertInto('models')
-    .values({
-      name: 'lead_score',
-      version: 1,
-      kind: 'logistic',
-      feature_set: 'lead_scoring',
-      feature_set_version: 2,
-      label: 'became SQL within 30 days',
-      training_data_hash: 'test',
-      train_rows: 1000,
-      holdout_rows: 250,
-      params: '{}',
-      code_version: 'test',
-      metrics: '{}',
-      calibration_curve: '[]',
-      artifact: '{}',
-      trained_by: 'test',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  modelId = model.id;
-  await db
-    .insertInto('model_aliases')
-    .values({ name: 'lead_score', alias: 'champion', model_id: modelId, updated_by: 'test' })
-    .execute();
-  const reference = normals(1000, 0, 1);
-  await storeDriftReference(db, {
-    modelId,
-    rows: 1000,
-    features: {
-      intent: { type: 'number', values: reference },
-      segment: { type: 'category', counts: { smb: 500, enterprise: 500 } },
-    },
-    scores: reference.map((x) => 1 / (1 + Math.exp(-(x - 2)))),
-  });
-  const rows = await db
-    .insertInto('contacts')
-    .values(Array.from({ length: 400 }, (_, i) => ({ email: `drift-${i}@example.com` })))
-    .returning('id')
-    .execute();
-  contacts.push(...rows.map((r) => r.id));
+  world = await championWithDriftReference(db);
   await activatePolicy(db);
 });
 afterAll(async () => {

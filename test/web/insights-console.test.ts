@@ -9,12 +9,11 @@ import { runBottleneckDetection } from '../../src/agents/bottleneck/run-bottlene
 import { runForecast } from '../../src/agents/forecast/run-forecast.ts';
 import type { Db } from '../../src/db/database.ts';
 import { createExperiment } from '../../src/feedback/experiments.ts';
-import { mulberry32 } from '../../src/feedback/lift.ts';
-import { storeDriftReference } from '../../src/monitoring/drift.ts';
 import { inProcessSink, runSimulation } from '../../src/ingest/simulator/run.ts';
 import { runMonitoring } from '../../src/monitoring/run-monitoring.ts';
 import { reviewDecision } from '../../src/review/review-decision.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { championWithDriftReference, scoreLeads } from '../helpers/drift-fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { activatePolicy, CONNECTOR, makeUser } from '../review/review-fixtures.ts';
 import {
@@ -40,76 +39,9 @@ async function simulatedWorld(db: Db): Promise<void> {
   await runBottleneckDetection(db, { now, connector: CONNECTOR });
 }
 
-/** Normal draws by Box-Muller from a seeded generator. */
-function normals(n: number, mean: number, seed: number): number[] {
-  const random = mulberry32(seed);
-  return Array.from(
-    { length: n },
-    () => mean + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()),
-  );
-}
-
 /** A champion with a drift reference of N(0, 1), and 400 leads scored from N(0.8, 1): a drift alarm. */
 async function driftedChampion(db: Db): Promise<void> {
-  const model = await db
-    .insertInto('models')
-    .values({
-      name: 'lead_score',
-      version: 1,
-      kind: 'logistic',
-      feature_set: 'lead_scoring',
-      feature_set_version: 2,
-      label: 'became SQL within 30 days',
-      training_data_hash: 'test',
-      train_rows: 1000,
-      holdout_rows: 250,
-      params: '{}',
-      code_version: 'test',
-      metrics: '{}',
-      calibration_curve: '[]',
-      artifact: '{}',
-      trained_by: 'test',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .insertInto('model_aliases')
-    .values({ name: 'lead_score', alias: 'champion', model_id: model.id, updated_by: 'test' })
-    .execute();
-  const reference = normals(1000, 0, 1);
-  await storeDriftReference(db, {
-    modelId: model.id,
-    rows: 1000,
-    features: {
-      intent: { type: 'number', values: reference },
-      segment: { type: 'category', counts: { smb: 500, enterprise: 500 } },
-    },
-    scores: reference.map((x) => 1 / (1 + Math.exp(-(x - 2)))),
-  });
-  const contacts = await db
-    .insertInto('contacts')
-    .values(Array.from({ length: 400 }, (_, i) => ({ email: `drift-${i}@example.com` })))
-    .returning('id')
-    .execute();
-  const xs = normals(contacts.length, 0.8, 3);
-  await db
-    .insertInto('lead_scores')
-    .values(
-      contacts.map(({ id }, i) => ({
-        contact_id: id,
-        model_name: 'lead_score',
-        model_id: model.id,
-        model_version: 1,
-        alias: 'champion',
-        is_prior: false,
-        probability: 1 / (1 + Math.exp(-(xs[i]! - 2))),
-        factors: '[]',
-        feature_snapshot: JSON.stringify({ intent: xs[i], segment: i % 2 ? 'smb' : 'enterprise' }),
-        as_of: new Date(),
-        scored_at: new Date(),
-      })),
-    )
-    .execute();
+  await scoreLeads(db, await championWithDriftReference(db), 0.8, 3);
 }
 
 describe.skipIf(!hasChromium)(

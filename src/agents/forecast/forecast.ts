@@ -3,7 +3,7 @@
 // range from a Monte Carlo (each deal won or not; the won model's level drawn from its standard error; a new-
 // pipeline count that is Poisson given a rate drawn from its uncertainty, of historical won sizes), calibrated on
 // the normalised errors of past periods when they are given (interval.ts); a breakdown by segment and owner.
-import { seededRandom } from '../../models/ml/random.ts';
+import { normal, seededRandom } from '../../models/ml/random.ts';
 import {
   trainHazardModel,
   winProbabilities,
@@ -240,7 +240,7 @@ function simulate(
   const sizes = pipeline.wonAmounts.length ? pipeline.wonAmounts : [pipeline.meanWon];
   const lambdas = newExpected.map((v) => v / Math.max(1, pipeline.meanWon));
   for (let r = 0; r < runs; r++) {
-    const z = Math.max(-2, Math.min(2, gaussian(random))) + 2;
+    const z = Math.max(-2, Math.min(2, normal(random))) + 2;
     const at = Math.min(LEVEL_GRID.length - 2, Math.floor(z));
     const frac = z - at;
     let current = 0;
@@ -282,7 +282,7 @@ function gammaShape(shape: number, random: () => number): number {
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
-    const x = gaussian(random);
+    const x = normal(random);
     const v = (1 + c * x) ** 3;
     if (v <= 0) continue;
     const u = 1 - random();
@@ -292,7 +292,7 @@ function gammaShape(shape: number, random: () => number): number {
 
 function poisson(lambda: number, random: () => number): number {
   if (lambda <= 0) return 0;
-  if (lambda > 50) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * gaussian(random)));
+  if (lambda > 50) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * normal(random)));
   const limit = Math.exp(-lambda);
   let k = 0;
   let p = random();
@@ -301,8 +301,4 @@ function poisson(lambda: number, random: () => number): number {
     p *= random();
   }
   return k;
-}
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
