@@ -31,3 +31,29 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
     </div>
   );
 }
+
+/** The outcome of something the person just did: a success is announced politely, a failure as an alert. */
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+export function FlashBanner({ flash, onDismiss }: { flash: Flash | null; onDismiss?: () => void }) {
+  if (!flash) return null;
+  return (
+    <p
+      className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
+      role={flash.kind === 'ok' ? 'status' : 'alert'}
+    >
+      {flash.text}
+      {onDismiss ? (
+        <>
+          {' '}
+          <button type="button" className="link" onClick={onDismiss}>
+            Dismiss
+          </button>
+        </>
+      ) : null}
+    </p>
+  );
+}

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, describeError, query } from '../api.ts';
 import { ScrollTable } from '../components/ScrollTable.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import { formatDateTime, humanize } from '../format.ts';
 import { useDocumentTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -21,7 +21,7 @@ export function BottlenecksPage() {
   const canRun = session.can('policy');
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<'open' | 'resolved' | ''>('open');
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
   const findings = useQuery({
     queryKey: ['bottlenecks', status],
     queryFn: ({ signal }) =>
@@ -49,14 +49,7 @@ export function BottlenecksPage() {
           many tests. Each finding proposes a remedy that goes through the gate like any proposal.
         </p>
       </div>
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
       <form className="filters" aria-label="Which findings" onSubmit={(e) => e.preventDefault()}>
         <label>
           Show

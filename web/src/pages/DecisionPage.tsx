@@ -9,7 +9,7 @@ import { DiffTable } from '../components/DiffTable.tsx';
 import { EditForm } from '../components/EditForm.tsx';
 import { FactorsChart } from '../components/FactorsChart.tsx';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import {
   ACTION_LABELS,
   describeAction,
@@ -78,7 +78,7 @@ export function DecisionPage({ id }: { id: string }) {
   const now = useNow(1000);
   const [editing, setEditing] = useState(search.get('edit') === '1');
   const [rejecting, setRejecting] = useState(false);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
 
   const detail = useQuery({
     queryKey: ['decision', id],
@@ -178,14 +178,7 @@ export function DecisionPage({ id }: { id: string }) {
         </p>
       ) : null}
 
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
 
       <section className="card review-panel" aria-labelledby="review-title">
         <h2 id="review-title">Review</h2>

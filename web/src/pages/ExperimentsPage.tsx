@@ -17,7 +17,7 @@ import {
 import { api, describeError } from '../api.ts';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
 import { ScrollTable } from '../components/ScrollTable.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import { formatDateTime, formatNumber, formatPercent } from '../format.ts';
 import { useDocumentTitle } from '../hooks.ts';
 import { useSignedIn } from '../session.tsx';
@@ -37,7 +37,7 @@ export function ExperimentsPage() {
   const queryClient = useQueryClient();
   const [selected, setSelected] = useState<string | null>(null);
   const [stopping, setStopping] = useState<string | null>(null);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
 
   const experiments = useQuery({
     queryKey: ['experiments'],
@@ -69,14 +69,7 @@ export function ExperimentsPage() {
           and blocked), so the effect of the automation can be measured against them.
         </p>
       </div>
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
       {experiments.isPending ? (
         <Loading what="the experiments" />
       ) : experiments.isError ? (

@@ -15,7 +15,7 @@ import {
 import { api, describeError, query } from '../api.ts';
 import { Dialog } from '../components/Dialog.tsx';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import {
   ACTION_LABELS,
   describeAction,
@@ -92,7 +92,7 @@ export function InboxPage() {
   const [rejecting, setRejecting] = useState<DecisionItem | null>(null);
   const [bulk, setBulk] = useState<'approve' | 'reject' | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
   const [announcement, setAnnouncement] = useState('');
   const rowRefs = useRef(new Map<string, HTMLTableRowElement>());
   const keyboardMoved = useRef(false);
@@ -470,17 +470,7 @@ export function InboxPage() {
           </button>
         </p>
       ) : null}
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}{' '}
-          <button type="button" className="link" onClick={() => setFlash(null)}>
-            Dismiss
-          </button>
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} onDismiss={() => setFlash(null)} />
 
       {canReview && selectedItems.length > 0 ? (
         <div className="bulkbar" role="region" aria-label="Bulk actions">

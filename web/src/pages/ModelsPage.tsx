@@ -15,7 +15,7 @@ import {
 } from 'recharts';
 import { api, describeError } from '../api.ts';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import { formatDateTime, formatNumber, formatPercent } from '../format.ts';
 import { useDocumentTitle } from '../hooks.ts';
 import { useSignedIn } from '../session.tsx';
@@ -31,7 +31,7 @@ export function ModelsPage() {
   const queryClient = useQueryClient();
   const [plotted, setPlotted] = useState<number[] | null>(null);
   const [action, setAction] = useState<{ kind: 'promote' | 'rollback'; version?: number } | null>(null);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
 
   const models = useQuery({
     queryKey: ['models', MODEL],
@@ -78,14 +78,7 @@ export function ModelsPage() {
           time window the model never saw.
         </p>
       </div>
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
       {versions.length === 0 ? (
         <Empty title="No model trained yet.">
           <p>

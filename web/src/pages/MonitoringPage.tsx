@@ -17,7 +17,7 @@ import {
 import { api, ApiError, describeError } from '../api.ts';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
 import { ScrollTable } from '../components/ScrollTable.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import { formatDateTime, formatDuration, formatNumber, formatPercent, humanize } from '../format.ts';
 import { useDocumentTitle } from '../hooks.ts';
 import { useSignedIn } from '../session.tsx';
@@ -81,7 +81,7 @@ function BreakerCard() {
   const canReset = session.can('policy');
   const queryClient = useQueryClient();
   const [resetting, setResetting] = useState(false);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
   const breaker = useQuery({
     queryKey: ['circuit-breaker'],
     queryFn: ({ signal }) => api<BreakerState>('/v1/circuit-breaker', { signal }),
@@ -112,14 +112,7 @@ function BreakerCard() {
   return (
     <section className="card" aria-labelledby="breaker-title" data-testid="breaker">
       <h2 id="breaker-title">Circuit breaker</h2>
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
       {breaker.isPending ? (
         <Loading what="the circuit breaker" />
       ) : breaker.isError ? (

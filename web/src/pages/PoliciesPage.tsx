@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, describeError, query } from '../api.ts';
 import { ReasonDialog } from '../components/ReasonDialog.tsx';
-import { Empty, ErrorNotice, Loading } from '../components/States.tsx';
+import { Empty, ErrorNotice, type Flash, FlashBanner, Loading } from '../components/States.tsx';
 import { formatDateTime } from '../format.ts';
 import { useDocumentTitle } from '../hooks.ts';
 import { useSignedIn } from '../session.tsx';
@@ -35,7 +35,7 @@ export function PoliciesPage() {
   const [selected, setSelected] = useState<number | null>(null);
   const [against, setAgainst] = useState<number | null>(null);
   const [deciding, setDeciding] = useState<{ version: number; approve: boolean } | null>(null);
-  const [flash, setFlash] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [flash, setFlash] = useState<Flash | null>(null);
 
   const policies = useQuery({
     queryKey: ['policies'],
@@ -86,14 +86,7 @@ export function PoliciesPage() {
           another policy owner approves it.
         </p>
       </div>
-      {flash ? (
-        <p
-          className={`banner ${flash.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={flash.kind === 'ok' ? 'status' : 'alert'}
-        >
-          {flash.text}
-        </p>
-      ) : null}
+      <FlashBanner flash={flash} />
       {items.length === 0 ? (
         <Empty title="No policy yet." />
       ) : (
