@@ -59,5 +59,8 @@ describe('holdout assignment', () => {
     const both = arms.filter((a, i) => a === 'holdout' && other[i] === 'holdout').length / ids.length;
     expect(Math.abs(both - 0.04)).toBeLessThan(0.006);
     expect(assignmentPoint('s', 'x')).toBeGreaterThanOrEqual(0);
+    expect(assignmentPoint('s', 'x')).toBeLessThan(1);
+    expect(assignmentPoint('s', 'x')).toBe(assignmentPoint('s', 'x'));
+    expect(assignmentPoint('s', 'x')).not.toBe(assignmentPoint('s2', 'x'));
   });
 });
