@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignArm, assignmentPoint } from './assign-arm.ts';
-import { medianDifference, mulberry32, proportionLift, wilson } from './lift.ts';
+import { seededRandom } from '../models/ml/random.ts';
+import { medianDifference, proportionLift, wilson } from './lift.ts';
 
 describe('intervals for proportions', () => {
   it('Wilson matches Newcombe (1998) for 81/263', () => {
@@ -27,7 +28,7 @@ describe('intervals for proportions', () => {
 
 describe('difference of medians', () => {
   it('covers the true difference about 95 % of the time, and is reproducible', () => {
-    const random = mulberry32(9);
+    const random = seededRandom(9);
     // Exponential cycle times (mean 10 days), the treatment 3 days shorter: the true difference is -3.
     const sample = (n: number, shift: number) =>
       Array.from({ length: n }, () => shift - 10 * Math.log(1 - random()));

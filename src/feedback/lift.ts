@@ -82,7 +82,7 @@ export function medianDifference(
     resamples,
   };
   if (treatment.length < 2 || holdout.length < 2) return { ...base, difference: null, interval: null };
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const diffs = new Float64Array(resamples);
   const a = new Float64Array(treatment.length);
   const b = new Float64Array(holdout.length);
@@ -106,11 +106,9 @@ export function median(values: readonly number[]): number | null {
   return medianOfTyped(Float64Array.from(values));
 }
 
+/** Sorts `values` in place (callers pass a copy or a scratch buffer: no second copy per bootstrap resample). */
 function medianOfTyped(values: Float64Array): number {
-  const sorted = Float64Array.from(values).sort();
+  const sorted = values.sort();
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
-
-/** The ML library's seeded generator (Mulberry32): enough for resampling, and reproducible. */
-export const mulberry32 = seededRandom;
