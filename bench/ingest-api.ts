@@ -1,4 +1,5 @@
-// The HTTP batch API, measured over real HTTP against the real server.
+// The HTTP batch API, measured over real HTTP against the real server, with the load client in a worker thread.
+import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../src/config.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createUser } from '../src/auth/users.ts';
@@ -28,27 +29,18 @@ export async function benchApi(server: BenchServer, count: number, batchSize = 1
     });
     const { token } = await createToken(target.db, { user_id: user.id });
     const events = benchEvents(count);
-    const batches: Record<string, unknown>[][] = [];
-    for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
+    const bodies: string[] = [];
+    for (let i = 0; i < events.length; i += batchSize)
+      bodies.push(JSON.stringify(events.slice(i, i + batchSize)));
     const { seconds } = await timed(async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          while (next < batches.length) {
-            const batch = batches[next++]!;
-            const response = await fetch(`${base}/v1/events`, {
-              method: 'POST',
-              headers: {
-                authorization: `Bearer ${token}`,
-                'content-type': 'application/cloudevents-batch+json',
-              },
-              body: JSON.stringify(batch),
-            });
-            if (response.status !== 200)
-              throw new Error(`batch failed: ${response.status} ${await response.text()}`);
-          }
-        }),
-      );
+      const client = new Worker(new URL('./api-client.ts', import.meta.url), {
+        workerData: { base, token, bodies, clients },
+      });
+      await new Promise<void>((resolve, reject) => {
+        client.once('message', () => resolve());
+        client.once('error', reject);
+        client.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`))));
+      });
     });
     const stored = await countEvents(target.db);
     if (stored !== count) throw new Error(`the API stored ${stored} of ${count}`);

@@ -18,8 +18,59 @@ export function createPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
+/** The pool behind each Kysely instance made here, for work Kysely cannot express (COPY). */
+const poolOf = new WeakMap<Db, pg.Pool>();
+
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  poolOf.set(db, pool);
+  return db;
+}
+
+/** One Kysely per pooled connection (pg reuses its client objects), so statements and COPY share a transaction. */
+const onConnection = new WeakMap<pg.PoolClient, Db>();
+
+function kyselyOn(client: pg.PoolClient): Db {
+  let db = onConnection.get(client);
+  if (!db) {
+    const connection = { query: client.query.bind(client), release: () => undefined };
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool: { connect: async () => connection, end: async () => undefined } as never,
+      }),
+    });
+    onConnection.set(client, db);
+  }
+  return db;
+}
+
+/**
+ * Runs `fn` in one transaction, giving it the raw connection as well as Kysely, for COPY. A Kysely instance
+ * not made by createDb (no pool known) runs `fn` in an ordinary Kysely transaction, with no raw connection.
+ */
+export async function transactionWithConnection<T>(
+  db: Db,
+  fn: (trx: Db, client: pg.PoolClient | null) => Promise<T>,
+): Promise<T> {
+  const pool = poolOf.get(db);
+  if (!pool) return db.transaction().execute((trx) => fn(trx, null));
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('begin');
+    try {
+      const result = await fn(kyselyOn(client), client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError; // the connection is unusable; the pool must not hand it out again
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
 }
 
 function migrator(db: Db): Migrator {

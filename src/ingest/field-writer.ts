@@ -54,6 +54,22 @@ function rememberTimes(key: string, times: Times): void {
   }
 }
 
+/**
+ * Whether writing these fields by the 'earliest' rule at this stamp certainly changes nothing, judging by the
+ * entity's committed field times (false when they are not known here): each field is either set by a CRM
+ * record or was revealed by an event at least as early. Field times only move one way, so this stays true.
+ */
+export function settledEarliest(table: Table, id: string, fields: readonly string[], stamp: string): boolean {
+  const times = committedTimes.get(`${table}:${id}`);
+  if (!times) return false;
+  for (const field of fields) {
+    if (times[field] !== undefined) continue;
+    const was = times[`~${field}`];
+    if (was === undefined || stamp < was) return false;
+  }
+  return true;
+}
+
 /** The values to write and the new field times, given the row's current field times. */
 function patchFor(entry: Pending, current: Times): { set: Record<string, unknown>; times: Times } {
   const times = { ...current };

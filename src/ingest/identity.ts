@@ -16,10 +16,40 @@ type MergeableKind = 'contact' | 'account';
 export interface IdentityCache {
   ids: Map<string, string>;
   pendingKeys: { kind: IdentityKind; key: string; entity_id: string }[];
+  /** Keys this process has seen committed in this database (see CommittedKeys), if the caller keeps them. */
+  committed?: CommittedKeys;
 }
 
-export function createIdentityCache(): IdentityCache {
-  return { ids: new Map(), pendingKeys: [] };
+/**
+ * "kind:key" names this process has seen in committed transactions of one database, most recent last. Keys
+ * are never deleted, so a name here certainly exists: its lock can be shared and it needs no look-up before
+ * locking. Bounded; a name that fell out is looked up again.
+ */
+export class CommittedKeys {
+  private readonly names = new Set<string>();
+  private readonly max: number;
+  constructor(max = 50_000) {
+    this.max = max;
+  }
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+  /** A transaction whose cache this is has committed: its keys exist now. */
+  add(cache: IdentityCache): void {
+    for (const [name, id] of cache.ids) {
+      if (id === '') continue;
+      this.names.delete(name);
+      this.names.add(name);
+    }
+    for (const name of this.names) {
+      if (this.names.size <= this.max) break;
+      this.names.delete(name);
+    }
+  }
+}
+
+export function createIdentityCache(committed?: CommittedKeys): IdentityCache {
+  return { ids: new Map(), pendingKeys: [], ...(committed ? { committed } : {}) };
 }
 
 export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
@@ -33,10 +63,11 @@ export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<
 }
 
 /**
- * Locks and loads keys into the cache in three statements; keys not found are recorded as absent. A key that
- * exists is locked in shared mode, so chunks that share known keys (an account's domain, say) run side by side;
- * a key that does not exist yet is locked exclusively, so only one transaction can create its entity. Merges take
- * the exclusive lock on the keys they join (lockKeysExclusive).
+ * Locks and loads keys into the cache. A key that exists is locked in shared mode, so chunks that share known
+ * keys (an account's domain, say) run side by side; a key that does not exist yet is locked exclusively, so
+ * only one transaction can create its entity. Merges take the exclusive lock on the keys they join
+ * (lockKeysExclusive). Which keys exist comes from the process's committed keys, or else from a look-up without
+ * locks; the keys are then locked and read again under their locks in one call.
  */
 export async function prefetchIdentityKeys(
   trx: Db,
@@ -47,14 +78,39 @@ export async function prefetchIdentityKeys(
     .filter((k) => !cache.ids.has(k))
     .sort();
   if (missing.length === 0) return;
-  const seen = await lookupKeys(trx, missing);
-  await sql`select case when x.exclusive then pg_advisory_xact_lock(hashtextextended(x.k, 0))
-                        else pg_advisory_xact_lock_shared(hashtextextended(x.k, 0)) end
-            from unnest(${missing}::text[], ${missing.map((k) => !seen.has(k))}::boolean[]) as x(k, exclusive)
-            order by x.k`.execute(trx);
-  // Read again under the locks: a key absent before may have been created while we waited for its lock.
-  const found = await lookupKeys(trx, missing);
+  const unsure = missing.filter((k) => !cache.committed?.has(k));
+  const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
+  const exists = (k: string) => cache.committed?.has(k) || seen.has(k);
+  const found = await lockAndRead(
+    trx,
+    missing,
+    missing.map((k) => !exists(k)),
+  );
+  // A key believed to exist but not found (cannot happen while keys are never deleted): lock it exclusively
+  // before anything creates it, rather than trust the belief.
+  const surprising = missing.filter((k) => exists(k) && !found.has(k));
+  if (surprising.length > 0) {
+    const again = await lockAndRead(
+      trx,
+      surprising,
+      surprising.map(() => true),
+    );
+    for (const k of surprising) if (again.has(k)) found.set(k, again.get(k)!);
+  }
   for (const k of missing) cache.ids.set(k, found.get(k) ?? '');
+}
+
+function splitName(name: string): [IdentityKind, string] {
+  const at = name.indexOf(':');
+  return [name.slice(0, at) as IdentityKind, name.slice(at + 1)];
+}
+
+async function lockAndRead(trx: Db, names: string[], exclusive: boolean[]): Promise<Map<string, string>> {
+  const parts = names.map(splitName);
+  const found = await sql<{ locked_kind: IdentityKind; locked_key: string; locked_entity_id: string }>`
+    select * from lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
+                                     ${exclusive}::boolean[])`.execute(trx);
+  return new Map(found.rows.map((r) => [`${r.locked_kind}:${r.locked_key}`, r.locked_entity_id]));
 }
 
 async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>> {
@@ -71,10 +127,11 @@ async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>
 /** Exclusive locks on keys that may be held in shared mode (a merge rewrites what they point at). */
 async function lockKeysExclusive(trx: Db, kind: IdentityKind, keys: string[], cache: IdentityCache) {
   const names = [...new Set(keys.map((k) => `${kind}:${k}`))].sort();
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${names}::text[]) as k order by k`.execute(
+  const found = await lockAndRead(
     trx,
+    names,
+    names.map(() => true),
   );
-  const found = await lookupKeys(trx, names);
   for (const k of names) cache.ids.set(k, found.get(k) ?? '');
 }
 
@@ -99,6 +156,12 @@ export async function resolveIdentity(
   options: ResolveOptions,
 ): Promise<string | null> {
   if (keys.length === 0) return options.create ? options.create() : null;
+  // The common case, most events of a chunk: every key already known (locked and loaded with the chunk) and
+  // pointing at one entity. Nothing to create, merge or attach.
+  if (options.cache) {
+    const first = options.cache.ids.get(`${kind}:${keys[0]}`);
+    if (first && keys.every((key) => options.cache!.ids.get(`${kind}:${key}`) === first)) return first;
+  }
   const cache = options.cache ?? createIdentityCache();
   await prefetchIdentityKeys(
     trx,

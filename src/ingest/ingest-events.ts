@@ -2,23 +2,30 @@
 // quarantine replay): validate, normalise, store idempotently, resolve identities, update entities.
 // Each event is stored whole or not at all (a savepoint per event); bad events go to the quarantine with the
 // reason and their original payload. The result lists what happened to each event, in order.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyField, copyRow, copyTextArray } from '../db/copy-text.ts';
+import { transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } from './catalogue.ts';
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
-import { createFieldWriter, type FieldWriter } from './field-writer.ts';
+import { createFieldWriter, settledEarliest, type FieldWriter } from './field-writer.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import {
   applyEffects,
   projectEvent,
   resolveAttribution,
   type Attribution,
+  type EventIdentities,
   type ProjectionContext,
 } from './project.ts';
 import {
+  CommittedKeys,
   createIdentityCache,
   flushIdentityKeys,
   prefetchIdentityKeys,
@@ -79,6 +86,8 @@ interface Prepared {
   /** The identity keys the event carries; stored with it so attribution can be recomputed later. */
   contactKeys: string[];
   accountKeys: string[];
+  /** Worked out once here and reused by attribution. */
+  identities: EventIdentities;
 }
 
 const CHUNK = 1000;
@@ -112,13 +121,13 @@ export async function ingestCloudEvents(
   for (let start = 0; start < Math.max(prepared.length, rejected.length ? 1 : 0); start += CHUNK) {
     const chunk = prepared.slice(start, start + CHUNK);
     const chunkRejected = start === 0 ? rejected : [];
-    const writer = await withDeadlockRetry(() =>
-      db.transaction().execute(async (trx) => {
-        const caches = newCaches();
-        let fast: FieldWriter | null = caches.writer;
+    const committed = await withDeadlockRetry(() =>
+      transactionWithConnection(db, async (trx, connection) => {
+        const caches = newCaches(committedKeys(db));
+        let fast: Caches | null = caches;
         await sql`savepoint ingest_chunk`.execute(trx);
         try {
-          for (const result of await storeChunk(trx, chunk, batchId, options, caches))
+          for (const result of await storeChunk(trx, connection, chunk, batchId, options, caches))
             results[result.index] = result;
           await sql`release savepoint ingest_chunk`.execute(trx);
         } catch (error) {
@@ -174,7 +183,11 @@ export async function ingestCloudEvents(
         return fast;
       }),
     );
-    writer?.committed();
+    // What the chunk read and wrote may be remembered now (not after the one-by-one path, which replaced them).
+    if (committed) {
+      committed.writer.committed();
+      committed.identities.committed?.add(committed.identities);
+    }
   }
   const counts = countStatuses(results);
   return { batch_id: batchId, ...counts, results };
@@ -218,7 +231,7 @@ async function prepare(
     };
   }
   const event = envelope.data;
-  if (JSON.stringify(raw).includes('\\u0000')) {
+  if (containsNul(raw)) {
     return {
       code: 'invalid_data',
       reason: 'The event contains a NUL character (\\u0000), which cannot be stored; remove it and replay',
@@ -272,7 +285,15 @@ async function prepare(
     }
     data = parsed.data;
     known = event.type;
-    const identity = contactIdentity((data as { contact?: ContactRef }).contact, event.source);
+  } else {
+    // Unknown types are kept as they came; if they carry usable references, they are attributed too.
+    data = looseRefs(event.data);
+  }
+  const refs = data as { contact?: ContactRef; account?: AccountRef; country?: unknown };
+  // The same identity resolution will use (a national phone number is read in the event's country).
+  const contact = contactIdentity(refs.contact, event.source, phoneCountry(refs.country));
+  if (known) {
+    const identity = contact;
     if (identity.problems.length > 0 && !identity.strong) {
       return {
         code: 'invalid_identity',
@@ -281,12 +302,7 @@ async function prepare(
         ...ids,
       };
     }
-  } else {
-    // Unknown types are kept as they came; if they carry usable references, they are attributed too.
-    data = looseRefs(event.data);
   }
-  const refs = data as { contact?: ContactRef; account?: AccountRef };
-  const contact = contactIdentity(refs.contact, event.source);
   const account = accountIdentity(refs.account, event.source, contact.email);
   return {
     index,
@@ -300,7 +316,23 @@ async function prepare(
     raw,
     contactKeys: contact.keys,
     accountKeys: account.keys,
+    identities: { contact, account },
   };
+}
+
+function phoneCountry(country: unknown): string | undefined {
+  return typeof country === 'string' && /^[A-Z]{2}$/.test(country) ? country : undefined;
+}
+
+/** Whether any string (or key) in a parsed JSON value holds a NUL character, which PostgreSQL cannot store. */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(containsNul);
+  for (const key in value) {
+    if (key.includes('\u0000') || containsNul((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 function looseRefs(data: unknown): unknown {
@@ -320,8 +352,20 @@ interface Caches {
   writer: FieldWriter;
 }
 
-function newCaches(): Caches {
-  return { owners: new Map(), identities: createIdentityCache(), writer: createFieldWriter() };
+/** Identity keys seen committed, per database handle (tests run many databases in one process). */
+const committedKeysOf = new WeakMap<Db, CommittedKeys>();
+
+function committedKeys(db: Db): CommittedKeys {
+  let keys = committedKeysOf.get(db);
+  if (!keys) {
+    keys = new CommittedKeys();
+    committedKeysOf.set(db, keys);
+  }
+  return keys;
+}
+
+function newCaches(committed?: CommittedKeys): Caches {
+  return { owners: new Map(), identities: createIdentityCache(committed), writer: createFieldWriter() };
 }
 
 /**
@@ -355,6 +399,56 @@ function currentEntity(
   return undefined;
 }
 
+/** The one entity all the keys point at (null for no keys), or undefined when they are not all known to point at one. */
+function soleEntity(
+  cache: IdentityCache,
+  kind: 'contact' | 'account',
+  keys: string[],
+): string | null | undefined {
+  if (keys.length === 0) return null;
+  const first = cache.ids.get(`${kind}:${keys[0]}`);
+  if (!first) return undefined;
+  for (let i = 1; i < keys.length; i++) if (cache.ids.get(`${kind}:${keys[i]}`) !== first) return undefined;
+  return first;
+}
+
+/**
+ * Attribution without the general machinery, for the commonest event of all: activity (not a CRM record) about
+ * a contact and account whose keys are all known and point at one entity each, and whose identity fields this
+ * event cannot change any more (see settledEarliest). It is what resolveAttribution would work out, minus the
+ * writes that would change nothing. Anything else returns undefined and takes the general path.
+ */
+function settledAttribution(event: Prepared, identities: IdentityCache): Attribution | undefined {
+  if (event.known?.startsWith('crm.')) return undefined;
+  if ((event.data as { opportunity?: unknown }).opportunity !== undefined) return undefined;
+  const contactId = soleEntity(identities, 'contact', event.contactKeys);
+  const accountId = soleEntity(identities, 'account', event.accountKeys);
+  if (contactId === undefined || accountId === undefined) return undefined;
+  const stamp = `${event.occurredAt.toISOString()}#${event.id}`;
+  const { contact, account } = event.identities;
+  if (contactId) {
+    const fields: string[] = [];
+    if (contact.email) fields.push('email');
+    if (contact.phone) fields.push('phone');
+    if (accountId) fields.push('account_id');
+    if (!settledEarliest('contacts', contactId, fields, stamp)) return undefined;
+  }
+  if (accountId) {
+    const fields: string[] = [];
+    if (account.domain) fields.push('domain');
+    if (account.name) fields.push('name');
+    if (!settledEarliest('accounts', accountId, fields, stamp)) return undefined;
+  }
+  return {
+    contactId,
+    accountId,
+    opportunityId: null,
+    contactKeys: event.contactKeys,
+    accountKeys: event.accountKeys,
+    warnings: [],
+  };
+}
+
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`;
 
 async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, string>> {
@@ -376,6 +470,7 @@ async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, stri
  */
 async function storeChunk(
   trx: Db,
+  connection: pg.PoolClient | null,
   chunk: Prepared[],
   batchId: string,
   options: IngestOptions,
@@ -399,8 +494,13 @@ async function storeChunk(
       ...e.accountKeys.map((key) => ({ kind: 'account' as const, key })),
     ]),
   );
-  const attributed: { event: Prepared; ctx: ProjectionContext; attribution: Attribution }[] = [];
+  const attributed: { event: Prepared; ctx: ProjectionContext | null; attribution: Attribution }[] = [];
   for (const event of fresh) {
+    const settled = settledAttribution(event, caches.identities);
+    if (settled) {
+      attributed.push({ event, ctx: null, attribution: settled });
+      continue;
+    }
     const ctx: ProjectionContext = {
       trx,
       source: event.source,
@@ -409,9 +509,12 @@ async function storeChunk(
       occurredAt: event.occurredAt,
       ...caches,
     };
-    attributed.push({ event, ctx, attribution: await resolveAttribution(ctx, event.known, event.data) });
+    attributed.push({
+      event,
+      ctx,
+      attribution: await resolveAttribution(ctx, event.known, event.data, event.identities),
+    });
   }
-  // The new contacts, accounts and opportunities, in one statement per table, before events point at them.
   await caches.writer.flushCreates(trx);
   await flushIdentityKeys(trx, caches.identities);
   // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
@@ -422,7 +525,7 @@ async function storeChunk(
     attribution.accountId =
       currentEntity(caches.identities, 'account', event.accountKeys) ?? attribution.accountId;
   }
-  const rows = attributed.map(({ event, attribution }) => ({
+  const rows: EventRow[] = attributed.map(({ event, attribution }) => ({
     source: event.source,
     source_event_id: event.id,
     type: event.type,
@@ -439,27 +542,18 @@ async function storeChunk(
   const inserted =
     rows.length === 0
       ? []
-      : (
-          await sql<{ id: string; source: string; source_event_id: string }>`
-    insert into events (source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
-                        mapping_version, contact_keys, account_keys, contact_id, account_id, opportunity_id)
-    select x.source, x.source_event_id, x.type, x.type_known, x.occurred_at, x.subject, x.payload,
-           ${batchId}::uuid, ${options.mappingVersion ?? null}::text,
-           array(select jsonb_array_elements_text(x.contact_keys)), array(select jsonb_array_elements_text(x.account_keys)),
-           x.contact_id, x.account_id, x.opportunity_id
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(source text, source_event_id text, type text,
-         type_known boolean, occurred_at timestamptz, subject text, payload jsonb, contact_keys jsonb, account_keys jsonb,
-         contact_id uuid, account_id uuid, opportunity_id uuid)
-    on conflict (source, source_event_id) do nothing
-    returning id, source, source_event_id`.execute(trx)
-        ).rows;
+      : connection
+        ? await copyEvents(trx, connection, rows, batchId, options.mappingVersion ?? null)
+        : await insertEvents(trx, rows, batchId, options.mappingVersion ?? null);
   const insertedIds = new Map(inserted.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
   const results = new Map<number, IngestResult>();
   for (const { event, ctx, attribution } of attributed) {
     const eventId = insertedIds.get(keyOf(event.source, event.id));
     if (!eventId) continue; // stored by a concurrent ingester a moment ago: a duplicate, reported below
-    ctx.eventId = eventId;
-    await applyEffects(ctx, event.known, event.data, attribution);
+    if (ctx) {
+      ctx.eventId = eventId;
+      await applyEffects(ctx, event.known, event.data, attribution);
+    }
     results.set(event.index, {
       index: event.index,
       source: event.source,
@@ -545,7 +639,7 @@ async function storeOne(
       occurredAt: event.occurredAt,
       ...caches,
     };
-    const attribution = await projectEvent(ctx, event.known, event.data);
+    const attribution = await projectEvent(ctx, event.known, event.data, event.identities);
     await caches.writer.flush(trx);
     await markDirty(trx, [attribution.contactId]);
     await trx
@@ -589,7 +683,110 @@ async function storeOne(
   }
 }
 
+type EventRow = {
+  source: string;
+  source_event_id: string;
+  type: string;
+  type_known: boolean;
+  occurred_at: string;
+  subject: string | null;
+  payload: unknown;
+  contact_keys: string[];
+  account_keys: string[];
+  contact_id: string | null;
+  account_id: string | null;
+  opportunity_id: string | null;
+};
+type StoredRow = { id: string; source: string; source_event_id: string };
+
+/** The events of a chunk in one INSERT; an event a concurrent ingester stored a moment ago is skipped. */
+async function insertEvents(
+  trx: Db,
+  rows: EventRow[],
+  batchId: string,
+  mappingVersion: string | null,
+): Promise<StoredRow[]> {
+  const result = await sql<StoredRow>`
+    insert into events (source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
+                        mapping_version, contact_keys, account_keys, contact_id, account_id, opportunity_id)
+    select x.source, x.source_event_id, x.type, x.type_known, x.occurred_at, x.subject, x.payload,
+           ${batchId}::uuid, ${mappingVersion}::text,
+           array(select jsonb_array_elements_text(x.contact_keys)), array(select jsonb_array_elements_text(x.account_keys)),
+           x.contact_id, x.account_id, x.opportunity_id
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(source text, source_event_id text, type text,
+         type_known boolean, occurred_at timestamptz, subject text, payload jsonb, contact_keys jsonb, account_keys jsonb,
+         contact_id uuid, account_id uuid, opportunity_id uuid)
+    on conflict (source, source_event_id) do nothing
+    returning id, source, source_event_id`.execute(trx);
+  return result.rows;
+}
+
+/** A concurrent ingester stored one of the chunk's events between our duplicate check and our COPY. */
+class ConcurrentDuplicate extends Error {}
+
+/**
+ * The events of a chunk with COPY, which PostgreSQL writes in bulk (about a third cheaper than the INSERT
+ * above). Ids come from the table's sequence first, since COPY returns nothing. COPY cannot skip a conflicting
+ * row: if another ingester stored one of these events since the duplicate check, the whole chunk is retried,
+ * and the retry's check finds it.
+ */
+async function copyEvents(
+  trx: Db,
+  connection: pg.PoolClient,
+  rows: EventRow[],
+  batchId: string,
+  mappingVersion: string | null,
+): Promise<StoredRow[]> {
+  const ids = await sql<{ id: string }>`
+    select nextval(pg_get_serial_sequence('events', 'id'))::text as id from generate_series(1, ${rows.length}::int)`.execute(
+    trx,
+  );
+  const batch = copyField(batchId);
+  const mapping = copyField(mappingVersion);
+  let text = '';
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    text += copyRow([
+      ids.rows[i]!.id,
+      copyField(row.source),
+      copyField(row.source_event_id),
+      copyField(row.type),
+      row.type_known ? 't' : 'f',
+      row.occurred_at,
+      copyField(row.subject),
+      copyField(JSON.stringify(row.payload)),
+      batch,
+      mapping,
+      copyTextArray(row.contact_keys),
+      copyTextArray(row.account_keys),
+      copyField(row.contact_id),
+      copyField(row.account_id),
+      copyField(row.opportunity_id),
+    ]);
+  }
+  try {
+    await pipeline(
+      Readable.from([text]),
+      connection.query(
+        copyFrom(`copy events (id, source, source_event_id, type, type_known, occurred_at, subject, payload, batch_id,
+                   mapping_version, contact_keys, account_keys, contact_id, account_id, opportunity_id) from stdin`),
+      ),
+    );
+  } catch (error) {
+    const e = error as { code?: string; constraint?: string };
+    if (e.code === '23505' && e.constraint === 'events_source_event_key')
+      throw new ConcurrentDuplicate('an event of the chunk was stored concurrently');
+    throw error;
+  }
+  return rows.map((row, i) => ({
+    id: ids.rows[i]!.id,
+    source: row.source,
+    source_event_id: row.source_event_id,
+  }));
+}
+
 function isRetryable(error: unknown): boolean {
+  if (error instanceof ConcurrentDuplicate) return true;
   const code = (error as { code?: string }).code;
   return code === '40P01' || code === '40001';
 }

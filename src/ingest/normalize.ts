@@ -31,17 +31,25 @@ export function normalizeDomain(value: string | undefined | null): string | unde
   if (!value || !value.trim()) return undefined;
   let text = value.trim().toLowerCase();
   if (text.includes('@')) text = text.slice(text.lastIndexOf('@') + 1);
-  if (!/^[a-z][a-z0-9+.-]*:\/\//.test(text)) text = `http://${text}`;
   let host: string;
-  try {
-    host = new URL(text).hostname;
-  } catch {
-    return undefined;
+  if (PLAIN_HOST.test(text)) {
+    // Already a bare ASCII host name (every email domain, most domain fields): what URL would return anyway,
+    // without its cost on every event.
+    host = text;
+  } else {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//.test(text)) text = `http://${text}`;
+    try {
+      host = new URL(text).hostname;
+    } catch {
+      return undefined;
+    }
   }
   host = host.replace(/^www\d*\./, '').replace(/\.$/, '');
   if (!/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(host)) return undefined;
   return host;
 }
+
+const PLAIN_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.?$/;
 
 /** The company domain of an email address, unless it is a free-mail provider (gmail.com is not a company). */
 export function companyDomainFromEmail(email: string | undefined): string | undefined {

@@ -11,6 +11,8 @@ import {
   accountIdentity,
   contactIdentity,
   opportunityKey,
+  type AccountIdentity,
+  type ContactIdentity,
   type AccountRef,
   type ContactRef,
 } from './identity-keys.ts';
@@ -27,6 +29,14 @@ export interface ProjectionContext {
   identities: IdentityCache;
   writer: FieldWriter;
   eventType?: string | null;
+  /** The event's field-time stamp, worked out on first use (see applyFields). */
+  stamp?: string;
+}
+
+/** The identities of an event's own contact and account, when the caller has already worked them out. */
+export interface EventIdentities {
+  contact: ContactIdentity;
+  account: AccountIdentity;
 }
 
 export interface Attribution {
@@ -49,7 +59,8 @@ export async function applyFields(
   rule: WriteRule = 'latest',
 ): Promise<void> {
   // Ties are broken by event id so two events at the same instant still give one answer.
-  ctx.writer.set(table, id, values, `${ctx.occurredAt.toISOString()}#${ctx.sourceEventId}`, rule);
+  ctx.stamp ??= `${ctx.occurredAt.toISOString()}#${ctx.sourceEventId}`;
+  ctx.writer.set(table, id, values, ctx.stamp, rule);
 }
 
 /** CRM records are the system of record for identity fields; other events only fill gaps (see field-writer). */
@@ -91,8 +102,9 @@ export async function resolveAccount(
   ctx: ProjectionContext,
   ref: AccountRef | undefined,
   contactEmail?: string,
+  known?: AccountIdentity,
 ) {
-  const identity = accountIdentity(ref, ctx.source, contactEmail);
+  const identity = known ?? accountIdentity(ref, ctx.source, contactEmail);
   if (identity.keys.length === 0) return { id: null, keys: [] as string[] };
   const id = await resolveIdentity(ctx.trx, 'account', identity.keys, {
     evidence: { source: ctx.source, source_event_id: ctx.sourceEventId },
@@ -119,8 +131,13 @@ export async function resolveAccount(
   return { id, keys: identity.keys };
 }
 
-export async function resolveContact(ctx: ProjectionContext, ref: ContactRef | undefined, country?: string) {
-  const identity = contactIdentity(ref, ctx.source, country);
+export async function resolveContact(
+  ctx: ProjectionContext,
+  ref: ContactRef | undefined,
+  country?: string,
+  known?: ContactIdentity,
+) {
+  const identity = known ?? contactIdentity(ref, ctx.source, country);
   if (identity.keys.length === 0)
     return { id: null, keys: [] as string[], email: undefined as string | undefined };
   const id = await resolveIdentity(ctx.trx, 'contact', identity.keys, {
@@ -165,8 +182,9 @@ export async function projectEvent(
   ctx: ProjectionContext,
   type: EventType | null,
   data: unknown,
+  identities?: EventIdentities,
 ): Promise<Attribution> {
-  const attribution = await resolveAttribution(ctx, type, data);
+  const attribution = await resolveAttribution(ctx, type, data, identities);
   await applyEffects(ctx, type, data, attribution);
   return attribution;
 }
@@ -176,6 +194,7 @@ export async function resolveAttribution(
   ctx: ProjectionContext,
   type: EventType | null,
   data: unknown,
+  identities?: EventIdentities,
 ): Promise<Attribution> {
   ctx.eventType = type;
   const warnings: string[] = [];
@@ -189,8 +208,9 @@ export async function resolveAttribution(
     ctx,
     refs.contact,
     country && /^[A-Z]{2}$/.test(country) ? country : undefined,
+    identities?.contact,
   );
-  const account = await resolveAccount(ctx, refs.account, contact.email);
+  const account = await resolveAccount(ctx, refs.account, contact.email, identities?.account);
   let opportunityId: string | null = null;
   if (refs.opportunity?.crm_id) opportunityId = await resolveOpportunity(ctx, refs.opportunity.crm_id);
 

@@ -6,6 +6,7 @@ import { ingestCloudEvents } from '../../src/ingest/ingest-events.ts';
 import { ensureSource } from '../../src/ingest/sources.ts';
 import type { Db } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { expectNoDanglingEventReferences } from '../helpers/integrity.ts';
 
 let database: TestDatabase;
 let db: Db;
@@ -68,5 +69,34 @@ describe('concurrent ingestion', () => {
     expect(wrong.rows).toEqual([]);
     const events = await sql<{ n: string }>`select count(*) as n from events`.execute(db);
     expect(Number(events.rows[0]!.n)).toBe(20 + 4 * 60);
+    await expectNoDanglingEventReferences(db);
+  });
+
+  it('stores an event sent twice at the same moment once, and reports the other copy as a duplicate', async () => {
+    // Both ingesters see the events as new; the second one's bulk write meets the first one's rows and its
+    // chunk is retried, which then finds them stored.
+    const events = batch(9, 300, 0).map((e, i) => ({
+      ...e,
+      data: { contact: { email: `twin${i}@twins${i % 4}.com` } },
+    }));
+    const [first, second] = await Promise.all([
+      ingestCloudEvents(db, events, { channel: 'http' }),
+      ingestCloudEvents(db, events, { channel: 'nats' }),
+    ]);
+    expect(first.accepted + second.accepted).toBe(300);
+    expect(first.duplicate + second.duplicate).toBe(300);
+    for (let i = 0; i < 300; i++) {
+      const statuses = [first.results[i]!.status, second.results[i]!.status].sort();
+      expect(statuses).toEqual(['accepted', 'duplicate']);
+      expect(first.results[i]!.event_id).toBe(second.results[i]!.event_id);
+    }
+    const stored = await sql<{
+      n: string;
+    }>`select count(*) as n from events where source_event_id like 'w9-%'`.execute(db);
+    expect(Number(stored.rows[0]!.n)).toBe(300);
+    const twins = await sql<{ n: string }>`
+      select count(*) as n from contacts where email like 'twin%' and merged_into_id is null`.execute(db);
+    expect(Number(twins.rows[0]!.n)).toBe(300);
+    await expectNoDanglingEventReferences(db);
   });
 });

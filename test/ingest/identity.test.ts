@@ -6,6 +6,7 @@ import { ensureSource } from '../../src/ingest/sources.ts';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { expectNoDanglingEventReferences } from '../helpers/integrity.ts';
 
 let database: TestDatabase;
 let db: Db;
@@ -38,7 +39,11 @@ beforeAll(async () => {
   db = database.db;
   await ensureSource(db, { name: 'crm' });
 });
-afterAll(async () => database?.drop());
+afterAll(async () => {
+  // Merges, unmerges and late identities move events between entities; none may point at nothing.
+  if (database) await expectNoDanglingEventReferences(database.db);
+  await database?.drop();
+});
 
 describe('contacts and accounts', () => {
   it('attaches work emails to the company account and never makes an account of a free-mail domain', async () => {
