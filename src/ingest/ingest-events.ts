@@ -515,6 +515,7 @@ async function storeChunk(
       attribution: await resolveAttribution(ctx, event.known, event.data, event.identities),
     });
   }
+  // The new contacts, accounts and opportunities, in one statement per table, before events point at them.
   await caches.writer.flushCreates(trx);
   await flushIdentityKeys(trx, caches.identities);
   // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
