@@ -107,10 +107,10 @@ function splitName(name: string): [IdentityKind, string] {
 
 async function lockAndRead(trx: Db, names: string[], exclusive: boolean[]): Promise<Map<string, string>> {
   const parts = names.map(splitName);
-  const found = await sql<{ locked_kind: IdentityKind; locked_key: string; locked_entity_id: string }>`
-    select * from lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
-                                     ${exclusive}::boolean[])`.execute(trx);
-  return new Map(found.rows.map((r) => [`${r.locked_kind}:${r.locked_key}`, r.locked_entity_id]));
+  const found = await sql<{ ids: string }>`
+    select lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
+                              ${exclusive}::boolean[]) as ids`.execute(trx);
+  return new Map(Object.entries(JSON.parse(found.rows[0]!.ids) as Record<string, string>));
 }
 
 async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>> {
