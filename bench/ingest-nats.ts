@@ -2,11 +2,16 @@
 // until every event is stored.
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
-import { connectNats, ensureStream, runNatsConsumer } from '../src/ingest/nats-consumer.ts';
+import {
+  connectNats,
+  DEFAULT_NATS_BATCH_SIZE,
+  ensureStream,
+  runNatsConsumer,
+} from '../src/ingest/nats-consumer.ts';
 import { publishCloudEvents } from '../src/ingest/nats-publish.ts';
 import { benchEvents, countEvents, freshDatabase, logger, timed, type BenchServer } from './lib.ts';
 
-export async function benchNats(server: BenchServer, count: number, batchSize = 500) {
+export async function benchNats(server: BenchServer, count: number, batchSize = DEFAULT_NATS_BATCH_SIZE) {
   const target = await freshDatabase(server, 'nats');
   const servers = loadConfig({ defaults: { logLevel: 'warn' } }).natsUrl;
   const suffix = randomBytes(4).toString('hex');

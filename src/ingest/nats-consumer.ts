@@ -26,12 +26,16 @@ export const DEFAULT_NATS_STREAM = 'FUNNELGATE_EVENTS';
 export const DEFAULT_NATS_DURABLE = 'funnelgate-ingest';
 export const DEFAULT_NATS_SUBJECTS = ['funnelgate.events.>', 'funnelgate.events'];
 
-const DEFAULT_BATCH_SIZE = 200;
+/** A fetch is one transaction of the event store: 1,000 events keep its fixed costs (commit, locks) small. */
+export const DEFAULT_NATS_BATCH_SIZE = 1000;
 /** Fetched batches stored at the same time (see consumeUntilAborted). */
 const IN_FLIGHT = 2;
 const DEFAULT_ACK_WAIT_MS = 30_000;
-/** Room for a few dozen consumers with a full batch each, plus messages waiting out a nak delay. */
-const MAX_ACK_PENDING = 10_000;
+/**
+ * Room for a dozen consumers with their batches in hand (two being stored and one fetched ahead), plus messages
+ * waiting out a nak delay. Only used when the durable is created.
+ */
+const MAX_ACK_PENDING = 50_000;
 /** Kept a week so a new durable (or a rebuilt database) can read recent history again. */
 const STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
@@ -121,7 +125,7 @@ interface Run {
  */
 export async function runNatsConsumer(options: NatsConsumerOptions): Promise<NatsConsumerHandle> {
   const { db, logger, stream, durable } = options;
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchSize = options.batchSize ?? DEFAULT_NATS_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new AppError(
       'bad_request',
@@ -273,13 +277,12 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
   }, summaryIntervalMs);
   summary.unref();
   let consecutiveFailures = 0;
-  // Batches being stored at once: the next one is fetched and decoded while the database writes the last, and
-  // two writers keep it busy. Each batch is acknowledged when its own transaction has committed.
+  // Batches being stored at once: two writers keep the database busy while the next batch is fetched. Each batch
+  // is acknowledged when its own transaction has committed.
   const inFlight = new Set<Promise<void>>();
   try {
     while (!run.signal?.aborted) {
       if (run.nc.isClosed()) throw new AppError('unavailable', 'The NATS connection was closed');
-      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
       if (consecutiveFailures > 0) {
         // The database is struggling: let what is in flight finish, then back off before fetching more.
         await Promise.all(inFlight);
@@ -297,6 +300,8 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
         continue;
       }
       if (messages.length === 0) continue;
+      // The next batch is fetched while both writers are busy, so it is ready the moment one of them is free.
+      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
       // Finished even when the signal arrives meanwhile: these messages are ours until acknowledged.
       const settling: Promise<void> = settle(run, messages)
         .then((ok) => {
@@ -450,8 +455,10 @@ function decode(msg: JsMsg): Decoded {
 }
 
 /** The body as text; NUL characters cannot be stored in PostgreSQL, so they are replaced. */
+const utf8 = new TextDecoder();
+
 function bodyText(msg: JsMsg): string {
-  return new TextDecoder().decode(msg.data).replaceAll('\u0000', '\uFFFD');
+  return utf8.decode(msg.data).replaceAll('\u0000', '\uFFFD');
 }
 
 function nakWithBackoff(msg: JsMsg): void {

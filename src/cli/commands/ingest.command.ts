@@ -4,6 +4,7 @@ import { openDatabase } from '../../db/connect.ts';
 import { migrateToLatest } from '../../db/database.ts';
 import { AppError } from '../../errors.ts';
 import {
+  DEFAULT_NATS_BATCH_SIZE,
   DEFAULT_NATS_DURABLE,
   DEFAULT_NATS_STREAM,
   DEFAULT_NATS_SUBJECTS,
@@ -50,7 +51,11 @@ export function ingestCommand(): Command {
       '--servers <urls>',
       'NATS server URL(s), comma-separated (default: NATS_URL or nats://127.0.0.1:4222)',
     )
-    .option('--batch-size <n>', 'messages stored in one transaction and acknowledged together', '200')
+    .option(
+      '--batch-size <n>',
+      'messages stored in one transaction and acknowledged together',
+      String(DEFAULT_NATS_BATCH_SIZE),
+    )
     .option(
       '--ack-wait <seconds>',
       'redelivery timeout for unacknowledged messages, set when the durable is created',
