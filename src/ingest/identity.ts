@@ -18,10 +18,12 @@ export interface IdentityCache {
   pendingKeys: { kind: IdentityKind; key: string; entity_id: string }[];
   /** Keys this process has seen committed in this database (see CommittedKeys), if the caller keeps them. */
   committed?: CommittedKeys;
+  /** Counts changes to what keys point at (keys attached, entities merged), so callers can tell nothing moved. */
+  changes: number;
 }
 
 /**
- * "kind:key" names this process has seen in committed transactions of one database, most recent last. Keys
+ * "kind:key" names this process has seen in committed transactions of one database, oldest first. Keys
  * are never deleted, so a name here certainly exists: its lock can be shared and it needs no look-up before
  * locking. Bounded; a name that fell out is looked up again.
  */
@@ -36,11 +38,8 @@ export class CommittedKeys {
   }
   /** A transaction whose cache this is has committed: its keys exist now. */
   add(cache: IdentityCache): void {
-    for (const [name, id] of cache.ids) {
-      if (id === '') continue;
-      this.names.delete(name);
-      this.names.add(name);
-    }
+    // First seen, first dropped: cheaper than keeping the order of use, and a dropped key is only looked up again.
+    for (const [name, id] of cache.ids) if (id !== '') this.names.add(name);
     for (const name of this.names) {
       if (this.names.size <= this.max) break;
       this.names.delete(name);
@@ -49,7 +48,7 @@ export class CommittedKeys {
 }
 
 export function createIdentityCache(committed?: CommittedKeys): IdentityCache {
-  return { ids: new Map(), pendingKeys: [], ...(committed ? { committed } : {}) };
+  return { ids: new Map(), pendingKeys: [], changes: 0, ...(committed ? { committed } : {}) };
 }
 
 export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
@@ -74,9 +73,16 @@ export async function prefetchIdentityKeys(
   cache: IdentityCache,
   wanted: { kind: IdentityKind; key: string }[],
 ): Promise<void> {
-  const missing = [...new Set(wanted.map((w) => `${w.kind}:${w.key}`))]
-    .filter((k) => !cache.ids.has(k))
-    .sort();
+  await prefetchIdentityNames(
+    trx,
+    cache,
+    wanted.map((w) => `${w.kind}:${w.key}`),
+  );
+}
+
+/** prefetchIdentityKeys for keys already named as the cache names them ("kind:key"). */
+export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
+  const missing = [...new Set(names)].filter((k) => !cache.ids.has(k)).sort();
   if (missing.length === 0) return;
   const unsure = missing.filter((k) => !cache.committed?.has(k));
   const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
@@ -195,10 +201,12 @@ export async function resolveIdentity(
         keys: rows.filter((r) => r.entity_id === mergedId || r.entity_id === entityId).map((r) => r.key),
       });
       for (const [key, id] of cache.ids) if (id === mergedId) cache.ids.set(key, entityId);
+      cache.changes++;
     }
   }
   const newKeys = keys.filter((k) => cache.ids.get(`${kind}:${k}`) === '');
   if (newKeys.length > 0) {
+    cache.changes++;
     for (const key of newKeys) {
       cache.ids.set(`${kind}:${key}`, entityId);
       cache.pendingKeys.push({ kind, key, entity_id: entityId });

@@ -28,7 +28,7 @@ import {
   CommittedKeys,
   createIdentityCache,
   flushIdentityKeys,
-  prefetchIdentityKeys,
+  prefetchIdentityNames,
   type IdentityCache,
 } from './identity.ts';
 import { quarantineRecord, type QuarantineReason } from './quarantine.ts';
@@ -86,6 +86,9 @@ interface Prepared {
   /** The identity keys the event carries; stored with it so attribution can be recomputed later. */
   contactKeys: string[];
   accountKeys: string[];
+  /** The keys as the identity cache names them ("contact:email:a@b.com"). */
+  contactNames: string[];
+  accountNames: string[];
   /** Worked out once here and reused by attribution. */
   identities: EventIdentities;
 }
@@ -316,6 +319,8 @@ async function prepare(
     raw,
     contactKeys: contact.keys,
     accountKeys: account.keys,
+    contactNames: contact.keys.map((key) => `contact:${key}`),
+    accountNames: account.keys.map((key) => `account:${key}`),
     identities: { contact, account },
   };
 }
@@ -387,28 +392,20 @@ async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> 
   );
 }
 
-function currentEntity(
-  cache: IdentityCache,
-  kind: 'contact' | 'account',
-  keys: string[],
-): string | undefined {
-  for (const key of keys) {
-    const id = cache.ids.get(`${kind}:${key}`);
+function currentEntity(cache: IdentityCache, names: string[]): string | undefined {
+  for (const name of names) {
+    const id = cache.ids.get(name);
     if (id) return id;
   }
   return undefined;
 }
 
 /** The one entity all the keys point at (null for no keys), or undefined when they are not all known to point at one. */
-function soleEntity(
-  cache: IdentityCache,
-  kind: 'contact' | 'account',
-  keys: string[],
-): string | null | undefined {
-  if (keys.length === 0) return null;
-  const first = cache.ids.get(`${kind}:${keys[0]}`);
+function soleEntity(cache: IdentityCache, names: string[]): string | null | undefined {
+  if (names.length === 0) return null;
+  const first = cache.ids.get(names[0]!);
   if (!first) return undefined;
-  for (let i = 1; i < keys.length; i++) if (cache.ids.get(`${kind}:${keys[i]}`) !== first) return undefined;
+  for (let i = 1; i < names.length; i++) if (cache.ids.get(names[i]!) !== first) return undefined;
   return first;
 }
 
@@ -421,8 +418,8 @@ function soleEntity(
 function settledAttribution(event: Prepared, identities: IdentityCache): Attribution | undefined {
   if (event.known?.startsWith('crm.')) return undefined;
   if ((event.data as { opportunity?: unknown }).opportunity !== undefined) return undefined;
-  const contactId = soleEntity(identities, 'contact', event.contactKeys);
-  const accountId = soleEntity(identities, 'account', event.accountKeys);
+  const contactId = soleEntity(identities, event.contactNames);
+  const accountId = soleEntity(identities, event.accountNames);
   if (contactId === undefined || accountId === undefined) return undefined;
   const stamp = `${event.occurredAt.toISOString()}#${event.id}`;
   const { contact, account } = event.identities;
@@ -486,14 +483,12 @@ async function storeChunk(
     if (!stored.has(key) && !seen.has(key)) fresh.push(event);
     seen.add(key);
   }
-  await prefetchIdentityKeys(
+  await prefetchIdentityNames(
     trx,
     caches.identities,
-    fresh.flatMap((e) => [
-      ...e.contactKeys.map((key) => ({ kind: 'contact' as const, key })),
-      ...e.accountKeys.map((key) => ({ kind: 'account' as const, key })),
-    ]),
+    fresh.flatMap((e) => [...e.contactNames, ...e.accountNames]),
   );
+  const changesBefore = caches.identities.changes;
   const attributed: { event: Prepared; ctx: ProjectionContext | null; attribution: Attribution }[] = [];
   for (const event of fresh) {
     const settled = settledAttribution(event, caches.identities);
@@ -520,11 +515,11 @@ async function storeChunk(
   await flushIdentityKeys(trx, caches.identities);
   // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
   // two contacts merged): take each event's entities from its keys as they stand now.
-  for (const { event, attribution } of attributed) {
-    attribution.contactId =
-      currentEntity(caches.identities, 'contact', event.contactKeys) ?? attribution.contactId;
-    attribution.accountId =
-      currentEntity(caches.identities, 'account', event.accountKeys) ?? attribution.accountId;
+  if (caches.identities.changes !== changesBefore) {
+    for (const { event, attribution } of attributed) {
+      attribution.contactId = currentEntity(caches.identities, event.contactNames) ?? attribution.contactId;
+      attribution.accountId = currentEntity(caches.identities, event.accountNames) ?? attribution.accountId;
+    }
   }
   const rows: EventRow[] = attributed.map(({ event, attribution }) => ({
     source: event.source,
