@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { machine, benchServer } from './lib.ts';
 import { benchCopy } from './ingest-copy.ts';
 import { benchApi } from './ingest-api.ts';
+import { DEFAULT_NATS_BATCH_SIZE } from '../src/ingest/nats-consumer.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,13 +37,16 @@ try {
   }
   const ratio = (rate: number) => (copyRate ? `${((100 * rate) / copyRate).toFixed(0)} %` : 'n/a');
   if (only.has('api')) {
-    const r = await benchApi(server, count);
-    rows.push({
-      path: 'HTTP batch API (POST /v1/events, 1000/batch, 2 clients)',
-      ...r,
-      perSecond: r.events / r.seconds,
-      vsCopy: ratio(r.events / r.seconds),
-    });
+    // Batches of 1,000 (a typical client) and of 2,000 (a bulk loader: one of the server's transactions each).
+    for (const batchSize of [1000, 2000]) {
+      const r = await benchApi(server, count, batchSize);
+      rows.push({
+        path: `HTTP batch API (POST /v1/events, ${batchSize}/batch, 2 clients)`,
+        ...r,
+        perSecond: r.events / r.seconds,
+        vsCopy: ratio(r.events / r.seconds),
+      });
+    }
   }
   if (only.has('csv')) {
     const { benchCsv } = await import('./ingest-csv.ts');
@@ -58,7 +62,7 @@ try {
     const { benchNats } = await import('./ingest-nats.ts');
     const r = await benchNats(server, count);
     rows.push({
-      path: 'NATS JetStream consumer (1 consumer)',
+      path: `NATS JetStream consumer (1 consumer, ${DEFAULT_NATS_BATCH_SIZE}/fetch)`,
       ...r,
       perSecond: r.events / r.seconds,
       vsCopy: ratio(r.events / r.seconds),

@@ -36,7 +36,7 @@ export const configSchema = z.object({
     .optional(),
   bodyLimitBytes: intFromString(1024, 512 * 1024 * 1024).default(1024 * 1024),
   batchBodyLimitBytes: intFromString(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
-  maxBatchEvents: intFromString(1, 100_000).default(1000),
+  maxBatchEvents: intFromString(1, 100_000).default(5000),
   webhookToleranceSeconds: intFromString(1, 86_400).default(300),
   promotionMetric: z.enum(['roc_auc', 'pr_auc', 'brier', 'log_loss']).default('roc_auc'),
   promotionMinGain: z.coerce.number().min(0).max(1).default(0),

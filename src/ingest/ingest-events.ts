@@ -93,7 +93,11 @@ interface Prepared {
   identities: EventIdentities;
 }
 
-const CHUNK = 1000;
+/**
+ * Events per transaction. Its fixed costs (begin, commit, counters, the feature-refresh job) and the identity keys
+ * its events share are paid once per chunk; 2,000 measured a quarter faster than 1,000 on the benchmark stream.
+ */
+const CHUNK = 2000;
 
 export async function ingestCloudEvents(
   db: Db,

@@ -26,8 +26,8 @@ export const DEFAULT_NATS_STREAM = 'FUNNELGATE_EVENTS';
 export const DEFAULT_NATS_DURABLE = 'funnelgate-ingest';
 export const DEFAULT_NATS_SUBJECTS = ['funnelgate.events.>', 'funnelgate.events'];
 
-/** A fetch is one transaction of the event store: 1,000 events keep its fixed costs (commit, locks) small. */
-export const DEFAULT_NATS_BATCH_SIZE = 1000;
+/** A fetch is one transaction of the event store: 2,000 events share its fixed costs (commit, identity keys). */
+export const DEFAULT_NATS_BATCH_SIZE = 2000;
 /** Fetched batches stored at the same time (see consumeUntilAborted). */
 const IN_FLIGHT = 2;
 const DEFAULT_ACK_WAIT_MS = 30_000;
