@@ -38,33 +38,37 @@ export interface FieldWriter {
 const TABLES = ['accounts', 'contacts', 'opportunities'] as const;
 
 /**
- * Committed field times of recently written entities, by "table:id". Field times only ever move one way (see
+ * Committed field times of recently written entities, per table by id. Field times only ever move one way (see
  * flush), so times that were once committed can only be more permissive than the row's times now: when a write
  * changes nothing against them, it changes nothing against the row either, and the row need not be read. Only
  * times from committed transactions are kept (see `committed`), so a rollback cannot leave a wrong entry.
  */
-const committedTimes = new Map<string, Times>();
+const committedTimes: Record<Table, Map<string, Times>> = {
+  contacts: new Map(),
+  accounts: new Map(),
+  opportunities: new Map(),
+};
 const COMMITTED_TIMES_MAX = 20_000;
 
-function rememberTimes(key: string, times: Times): void {
-  committedTimes.delete(key);
-  committedTimes.set(key, times);
-  if (committedTimes.size > COMMITTED_TIMES_MAX) {
-    committedTimes.delete(committedTimes.keys().next().value!);
-  }
+function rememberTimes(table: Table, id: string, times: Times): void {
+  const known = committedTimes[table];
+  known.delete(id);
+  known.set(id, times);
+  if (known.size > COMMITTED_TIMES_MAX) known.delete(known.keys().next().value!);
 }
 
 /**
  * Whether writing these fields by the 'earliest' rule at this stamp certainly changes nothing, judging by the
  * entity's committed field times (false when they are not known here): each field is either set by a CRM
  * record or was revealed by an event at least as early. Field times only move one way, so this stays true.
+ * `fields` are the column names, each followed by its 'earliest' stamp name ("email", "~email", ...).
  */
 export function settledEarliest(table: Table, id: string, fields: readonly string[], stamp: string): boolean {
-  const times = committedTimes.get(`${table}:${id}`);
+  const times = committedTimes[table].get(id);
   if (!times) return false;
-  for (const field of fields) {
-    if (times[field] !== undefined) continue;
-    const was = times[`~${field}`];
+  for (let i = 0; i < fields.length; i += 2) {
+    if (times[fields[i]!] !== undefined) continue;
+    const was = times[fields[i + 1]!];
     if (was === undefined || stamp < was) return false;
   }
   return true;
@@ -99,7 +103,7 @@ function patchFor(entry: Pending, current: Times): { set: Record<string, unknown
 export function createFieldWriter(): FieldWriter {
   const pending = new Map<string, Pending>();
   /** Field times this transaction read or wrote, remembered once it commits. */
-  const observed = new Map<string, Times>();
+  const observed = new Map<string, { table: Table; id: string; times: Times }>();
   const entryFor = (table: Table, id: string) => {
     const key = `${table}:${id}`;
     let entry = pending.get(key);
@@ -120,7 +124,7 @@ export function createFieldWriter(): FieldWriter {
         if (entry.table !== table) continue;
         const { set, times } = patchFor(entry, {});
         const row = { ...entry.created, ...set, id: entry.id, field_times: times };
-        observed.set(`${table}:${entry.id}`, times);
+        observed.set(`${table}:${entry.id}`, { table, id: entry.id, times });
         const signature = Object.keys(row).sort().join(',');
         const group = groups.get(signature) ?? [];
         group.push(row);
@@ -154,7 +158,7 @@ export function createFieldWriter(): FieldWriter {
     },
     flushCreates,
     committed() {
-      for (const [key, times] of observed) rememberTimes(key, times);
+      for (const { table, id, times } of observed.values()) rememberTimes(table, id, times);
       observed.clear();
     },
     async flush(trx) {
@@ -165,7 +169,7 @@ export function createFieldWriter(): FieldWriter {
       for (const table of TABLES) {
         const forTable = entries.filter((e) => {
           if (e.table !== table || e.fields.size === 0) return false;
-          const known = committedTimes.get(`${table}:${e.id}`);
+          const known = committedTimes[table].get(e.id);
           return !known || Object.keys(patchFor(e, known).set).length > 0;
         });
         if (forTable.length === 0) continue;
@@ -181,7 +185,7 @@ export function createFieldWriter(): FieldWriter {
           forTable.map((e) => e.id),
           false,
         );
-        for (const [id, times] of seen) observed.set(`${table}:${id}`, times);
+        for (const [id, times] of seen) observed.set(`${table}:${id}`, { table, id, times });
         const changing = forTable.filter(
           (e) => seen.has(e.id) && Object.keys(patchFor(e, seen.get(e.id)!).set).length > 0,
         );
@@ -197,7 +201,7 @@ export function createFieldWriter(): FieldWriter {
           if (Object.keys(set).length === 0) continue;
           for (const column of Object.keys(set)) columns.add(column);
           updates.push({ id: entry.id, patch: set, times });
-          observed.set(`${table}:${entry.id}`, times);
+          observed.set(`${table}:${entry.id}`, { table, id: entry.id, times });
         }
         if (updates.length === 0) continue;
         const names = [...columns];

@@ -84,17 +84,18 @@ export async function prefetchIdentityKeys(
 export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
   const missing = [...new Set(names)].filter((k) => !cache.ids.has(k)).sort();
   if (missing.length === 0) return;
-  const unsure = missing.filter((k) => !cache.committed?.has(k));
+  const believed = missing.map((k) => cache.committed?.has(k) ?? false);
+  const unsure = missing.filter((_, i) => !believed[i]);
   const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
-  const exists = (k: string) => cache.committed?.has(k) || seen.has(k);
+  const exists = missing.map((k, i) => believed[i]! || seen.has(k));
   const found = await lockAndRead(
     trx,
     missing,
-    missing.map((k) => !exists(k)),
+    exists.map((e) => !e),
   );
   // A key believed to exist but not found (cannot happen while keys are never deleted): lock it exclusively
   // before anything creates it, rather than trust the belief.
-  const surprising = missing.filter((k) => exists(k) && !found.has(k));
+  const surprising = missing.filter((k, i) => exists[i] && !found.has(k));
   if (surprising.length > 0) {
     const again = await lockAndRead(
       trx,

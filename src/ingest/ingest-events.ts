@@ -80,6 +80,8 @@ interface Prepared {
   type: string;
   known: EventType | null;
   occurredAt: Date;
+  /** occurredAt as ISO 8601, made once: rows and field-time stamps both need it. */
+  occurredIso: string;
   subject: string | null;
   data: unknown;
   raw: unknown;
@@ -318,6 +320,7 @@ async function prepare(
     type: event.type,
     known,
     occurredAt,
+    occurredIso: occurredAt.toISOString(),
     subject: event.subject ?? null,
     data,
     raw,
@@ -413,6 +416,16 @@ function soleEntity(cache: IdentityCache, names: string[]): string | null | unde
   return first;
 }
 
+// The identity fields resolveAttribution would write by the 'earliest' rule, as settledEarliest takes them.
+const NOTHING: string[] = [];
+const CONTACT_EMAIL = ['email', '~email'];
+const CONTACT_PHONE = ['phone', '~phone'];
+const CONTACT_EMAIL_PHONE = [...CONTACT_EMAIL, ...CONTACT_PHONE];
+const CONTACT_ACCOUNT = ['account_id', '~account_id'];
+const ACCOUNT_DOMAIN = ['domain', '~domain'];
+const ACCOUNT_NAME = ['name', '~name'];
+const ACCOUNT_DOMAIN_NAME = [...ACCOUNT_DOMAIN, ...ACCOUNT_NAME];
+
 /**
  * Attribution without the general machinery, for the commonest event of all: activity (not a CRM record) about
  * a contact and account whose keys are all known and point at one entity each, and whose identity fields this
@@ -425,19 +438,27 @@ function settledAttribution(event: Prepared, identities: IdentityCache): Attribu
   const contactId = soleEntity(identities, event.contactNames);
   const accountId = soleEntity(identities, event.accountNames);
   if (contactId === undefined || accountId === undefined) return undefined;
-  const stamp = `${event.occurredAt.toISOString()}#${event.id}`;
+  const stamp = `${event.occurredIso}#${event.id}`;
   const { contact, account } = event.identities;
   if (contactId) {
-    const fields: string[] = [];
-    if (contact.email) fields.push('email');
-    if (contact.phone) fields.push('phone');
-    if (accountId) fields.push('account_id');
+    const fields = contact.email
+      ? contact.phone
+        ? CONTACT_EMAIL_PHONE
+        : CONTACT_EMAIL
+      : contact.phone
+        ? CONTACT_PHONE
+        : NOTHING;
     if (!settledEarliest('contacts', contactId, fields, stamp)) return undefined;
+    if (accountId && !settledEarliest('contacts', contactId, CONTACT_ACCOUNT, stamp)) return undefined;
   }
   if (accountId) {
-    const fields: string[] = [];
-    if (account.domain) fields.push('domain');
-    if (account.name) fields.push('name');
+    const fields = account.domain
+      ? account.name
+        ? ACCOUNT_DOMAIN_NAME
+        : ACCOUNT_DOMAIN
+      : account.name
+        ? ACCOUNT_NAME
+        : NOTHING;
     if (!settledEarliest('accounts', accountId, fields, stamp)) return undefined;
   }
   return {
@@ -530,7 +551,7 @@ async function storeChunk(
     source_event_id: event.id,
     type: event.type,
     type_known: event.known !== null,
-    occurred_at: event.occurredAt.toISOString(),
+    occurred_at: event.occurredIso,
     subject: event.subject,
     payload: event.raw,
     contact_keys: event.contactKeys,
