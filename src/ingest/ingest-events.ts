@@ -473,15 +473,23 @@ function settledAttribution(event: Prepared, identities: IdentityCache): Attribu
 
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`;
 
+/** The events already stored, by source and id: one index look-up per event, one statement per source. */
 async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, string>> {
-  if (events.length === 0) return new Map();
-  const found = await sql<{ id: string; source: string; source_event_id: string }>`
-    select e.id, e.source, e.source_event_id from events e
-    join jsonb_to_recordset(${JSON.stringify(events.map((d) => ({ source: d.source, source_event_id: d.id })))}::jsonb)
-         as x(source text, source_event_id text) on e.source = x.source and e.source_event_id = x.source_event_id`.execute(
-    trx,
-  );
-  return new Map(found.rows.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
+  const idsBySource = new Map<string, string[]>();
+  for (const event of events) {
+    const ids = idsBySource.get(event.source);
+    if (ids) ids.push(event.id);
+    else idsBySource.set(event.source, [event.id]);
+  }
+  const stored = new Map<string, string>();
+  for (const [source, ids] of idsBySource) {
+    const found = await sql<{ id: string; source_event_id: string }>`
+      select id, source_event_id from events where source = ${source} and source_event_id = any(${ids}::text[])`.execute(
+      trx,
+    );
+    for (const row of found.rows) stored.set(keyOf(source, row.source_event_id), row.id);
+  }
+  return stored;
 }
 
 /**
