@@ -55,19 +55,22 @@ export async function transactionWithConnection<T>(
   const pool = poolOf.get(db);
   if (!pool) return db.transaction().execute((trx) => fn(trx, null));
   const client = await pool.connect();
-  let broken: Error | undefined;
   try {
     await client.query('begin');
-    try {
-      const result = await fn(kyselyOn(client), client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch((rollbackError: Error) => {
-        broken = rollbackError; // the connection is unusable; the pool must not hand it out again
-      });
-      throw error;
-    }
+  } catch (error) {
+    client.release(error as Error); // the connection is unusable; the pool must not hand it out again
+    throw error;
+  }
+  let broken: Error | undefined;
+  try {
+    const result = await fn(kyselyOn(client), client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
   } finally {
     client.release(broken);
   }
