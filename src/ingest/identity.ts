@@ -20,6 +20,27 @@ export interface IdentityCache {
   committed?: CommittedKeys;
   /** Counts changes to what keys point at (keys attached, entities merged), so callers can tell nothing moved. */
   changes: number;
+  /**
+   * Whether this transaction holds the identity-merge lock exclusively (see lock_identity_keys, migration 0009).
+   * Only then may it merge; otherwise a merge throws MergeNeedsExclusiveLock and the caller retries in this mode.
+   */
+  mergesExclusive: boolean;
+}
+
+/**
+ * A merge was found necessary in a transaction that holds the identity-merge lock only in shared mode. Upgrading
+ * the lock there could deadlock with the other holders, so the transaction is rolled back and retried holding
+ * it exclusively from its start (ingestCloudEvents does this).
+ */
+export class MergeNeedsExclusiveLock extends Error {
+  constructor() {
+    super('an identity merge needs the merge lock to itself; retry the transaction holding it exclusively');
+  }
+}
+
+/** Takes the identity-merge lock exclusively: for an unmerge, or any change of what existing keys point at. */
+export async function lockIdentityMerges(trx: Db): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended('funnelgate:identity-merges', 0))`.execute(trx);
 }
 
 /**
@@ -47,8 +68,14 @@ export class CommittedKeys {
   }
 }
 
-export function createIdentityCache(committed?: CommittedKeys): IdentityCache {
-  return { ids: new Map(), pendingKeys: [], changes: 0, ...(committed ? { committed } : {}) };
+export function createIdentityCache(committed?: CommittedKeys, mergesExclusive = false): IdentityCache {
+  return {
+    ids: new Map(),
+    pendingKeys: [],
+    changes: 0,
+    mergesExclusive,
+    ...(committed ? { committed } : {}),
+  };
 }
 
 export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
@@ -62,11 +89,11 @@ export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<
 }
 
 /**
- * Locks and loads keys into the cache. A key that exists is locked in shared mode, so chunks that share known
- * keys (an account's domain, say) run side by side; a key that does not exist yet is locked exclusively, so
- * only one transaction can create its entity. Merges take the exclusive lock on the keys they join
- * (lockKeysExclusive). Which keys exist comes from the process's committed keys, or else from a look-up without
- * locks; the keys are then locked and read again under their locks in one call.
+ * Loads keys into the cache, under the identity-merge lock (shared, or exclusive when cache.mergesExclusive): an
+ * existing key needs no lock of its own, since only a merge or unmerge can change what it points at; a key that
+ * does not exist yet is locked exclusively, so only one transaction can create its entity. Which keys exist
+ * comes from the process's committed keys, or else from a look-up without locks; the locks are then taken and
+ * the keys read again in one call.
  */
 export async function prefetchIdentityKeys(
   trx: Db,
@@ -92,6 +119,7 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
     trx,
     missing,
     exists.map((e) => !e),
+    cache.mergesExclusive,
   );
   // A key believed to exist but not found (cannot happen while keys are never deleted): lock it exclusively
   // before anything creates it, rather than trust the belief.
@@ -101,6 +129,7 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
       trx,
       surprising,
       surprising.map(() => true),
+      cache.mergesExclusive,
     );
     for (const k of surprising) if (again.has(k)) found.set(k, again.get(k)!);
   }
@@ -112,11 +141,16 @@ function splitName(name: string): [IdentityKind, string] {
   return [name.slice(0, at) as IdentityKind, name.slice(at + 1)];
 }
 
-async function lockAndRead(trx: Db, names: string[], exclusive: boolean[]): Promise<Map<string, string>> {
+async function lockAndRead(
+  trx: Db,
+  names: string[],
+  exclusive: boolean[],
+  mergesExclusive: boolean,
+): Promise<Map<string, string>> {
   const parts = names.map(splitName);
   const found = await sql<{ ids: string }>`
     select lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
-                              ${exclusive}::boolean[]) as ids`.execute(trx);
+                              ${exclusive}::boolean[], ${mergesExclusive}) as ids`.execute(trx);
   return new Map(Object.entries(JSON.parse(found.rows[0]!.ids) as Record<string, string>));
 }
 
@@ -129,17 +163,6 @@ async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>
        or (kind = 'account' and key = any(${keysOf('account')}::text[]))
        or (kind = 'opportunity' and key = any(${keysOf('opportunity')}::text[]))`.execute(trx);
   return new Map(found.rows.map((r) => [`${r.kind}:${r.key}`, r.entity_id]));
-}
-
-/** Exclusive locks on keys that may be held in shared mode (a merge rewrites what they point at). */
-async function lockKeysExclusive(trx: Db, kind: IdentityKind, keys: string[], cache: IdentityCache) {
-  const names = [...new Set(keys.map((k) => `${kind}:${k}`))].sort();
-  const found = await lockAndRead(
-    trx,
-    names,
-    names.map(() => true),
-  );
-  for (const k of names) cache.ids.set(k, found.get(k) ?? '');
 }
 
 export interface ResolveOptions {
@@ -186,11 +209,11 @@ export async function resolveIdentity(
   } else if (entityIds.length === 1 || kind === 'opportunity') {
     entityId = entityIds[0]!;
   } else {
+    // Nobody else changes what keys point at while this transaction holds the merge lock exclusively; without
+    // it, the transaction starts again holding it (see MergeNeedsExclusiveLock).
+    if (!cache.mergesExclusive) throw new MergeNeedsExclusiveLock();
     await options.writer?.flush(trx);
     await flushIdentityKeys(trx, cache);
-    // The keys were locked in shared mode; a merge needs them to itself, and what they point at may have
-    // changed while waiting for that.
-    await lockKeysExclusive(trx, kind, keys, cache);
     rows = keys
       .map((key) => ({ key, entity_id: cache.ids.get(`${kind}:${key}`) ?? '' }))
       .filter((r) => r.entity_id !== '');
@@ -225,12 +248,6 @@ export async function resolveIdentity(
   }
   if (!options.cache) await flushIdentityKeys(trx, cache);
   return entityId;
-}
-
-async function lockKeys(trx: Db, kind: IdentityKind, keys: string[]): Promise<void> {
-  const sorted = [...new Set(keys)].sort();
-  await sql`select pg_advisory_xact_lock(hashtextextended(${kind} || ':' || k, 0))
-            from unnest(${sorted}::text[]) as k order by k`.execute(trx);
 }
 
 async function oldestFirst(trx: Db, kind: IdentityKind, ids: string[]): Promise<string[]> {
@@ -406,6 +423,8 @@ function combine<T extends { field_times: Record<string, string> }>(
  */
 export async function unmerge(db: Db, mergeId: string, by: string, reason: string) {
   return db.transaction().execute(async (trx) => {
+    // What the moved keys point at changes: no merge and no ingestion may read or move keys meanwhile.
+    await lockIdentityMerges(trx);
     const merge = await trx
       .selectFrom('identity_merges')
       .selectAll()
@@ -430,7 +449,6 @@ export async function unmerge(db: Db, mergeId: string, by: string, reason: strin
         `The survivor ${survivor.id} was itself merged into ${survivor.merged_into_id} later; undo that merge first`,
       );
     }
-    await lockKeys(trx, merge.kind, merge.moved_keys);
     await trx
       .updateTable('identity_keys')
       .set({ entity_id: merge.merged_id })

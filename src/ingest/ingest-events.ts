@@ -27,6 +27,7 @@ import {
 import {
   CommittedKeys,
   createIdentityCache,
+  MergeNeedsExclusiveLock,
   flushIdentityKeys,
   prefetchIdentityNames,
   type IdentityCache,
@@ -130,9 +131,11 @@ export async function ingestCloudEvents(
   for (let start = 0; start < Math.max(prepared.length, rejected.length ? 1 : 0); start += CHUNK) {
     const chunk = prepared.slice(start, start + CHUNK);
     const chunkRejected = start === 0 ? rejected : [];
+    // Shared hold of the identity-merge lock first; exclusive if the chunk turns out to need a merge.
+    let mergesExclusive = false;
     const committed = await withDeadlockRetry(() =>
       transactionWithConnection(db, async (trx, connection) => {
-        const caches = newCaches(committedKeys(db));
+        const caches = newCaches(committedKeys(db), mergesExclusive);
         let fast: Caches | null = caches;
         await sql`savepoint ingest_chunk`.execute(trx);
         try {
@@ -145,7 +148,7 @@ export async function ingestCloudEvents(
           // Something in this chunk cannot be applied: redo it one event at a time, so only the bad event is
           // quarantined and every other event is stored whole.
           await sql`rollback to savepoint ingest_chunk`.execute(trx);
-          const slow = newCaches();
+          const slow = newCaches(committedKeys(db), mergesExclusive);
           for (const event of chunk)
             results[event.index] = await storeOne(trx, event, batchId, options, slow);
         }
@@ -190,6 +193,9 @@ export async function ingestCloudEvents(
           .where('id', '=', batchId)
           .execute();
         return fast;
+      }).catch((error: unknown) => {
+        if (error instanceof MergeNeedsExclusiveLock) mergesExclusive = true;
+        throw error;
       }),
     );
     // What the chunk read and wrote may be remembered now (not after the one-by-one path, which replaced them).
@@ -376,8 +382,12 @@ function committedKeys(db: Db): CommittedKeys {
   return keys;
 }
 
-function newCaches(committed?: CommittedKeys): Caches {
-  return { owners: new Map(), identities: createIdentityCache(committed), writer: createFieldWriter() };
+function newCaches(committed?: CommittedKeys, mergesExclusive = false): Caches {
+  return {
+    owners: new Map(),
+    identities: createIdentityCache(committed, mergesExclusive),
+    writer: createFieldWriter(),
+  };
 }
 
 /**
@@ -691,7 +701,7 @@ async function storeOne(
     await sql`rollback to savepoint ingest_event`.execute(trx);
     if (isRetryable(error)) throw error;
     // What this event cached or queued is gone with the savepoint.
-    caches.identities = createIdentityCache();
+    caches.identities = createIdentityCache(caches.identities.committed, caches.identities.mergesExclusive);
     caches.writer = createFieldWriter();
     const reason = `Could not be applied: ${(error as Error).message}`;
     if (options.onReject === 'report')
@@ -817,7 +827,7 @@ async function copyEvents(
 }
 
 function isRetryable(error: unknown): boolean {
-  if (error instanceof ConcurrentDuplicate) return true;
+  if (error instanceof ConcurrentDuplicate || error instanceof MergeNeedsExclusiveLock) return true;
   const code = (error as { code?: string }).code;
   return code === '40P01' || code === '40001';
 }

@@ -72,6 +72,54 @@ describe('concurrent ingestion', () => {
     await expectNoDanglingEventReferences(db);
   });
 
+  it('merges while other ingesters run, and every event ends on the surviving contact', async () => {
+    // Two contacts that are one person: one known by email, one by CRM id. Then, all at once: an event carrying
+    // both keys (a merge) and activity on each key. The merging chunk retries holding the merge lock alone.
+    const at = (minute: number) => new Date(Date.UTC(2026, 3, 1, 0, minute)).toISOString();
+    const event = (id: string, minute: number, contact: Record<string, string>) => ({
+      specversion: '1.0',
+      id,
+      source: 'crm',
+      type: 'email.opened',
+      time: at(minute),
+      data: { contact },
+    });
+    await ingestCloudEvents(db, [event('m-seed-1', 0, { email: 'dana@merge.example' })], { channel: 'http' });
+    await ingestCloudEvents(db, [event('m-seed-2', 1, { crm_id: 'DANA' })], { channel: 'http' });
+    const activity = (prefix: string, contact: Record<string, string>) =>
+      Array.from({ length: 200 }, (_, i) => event(`${prefix}-${i}`, 10 + i, contact));
+    const reports = await Promise.all([
+      ingestCloudEvents(db, activity('m-email', { email: 'dana@merge.example' }), { channel: 'http' }),
+      ingestCloudEvents(
+        db,
+        [
+          event('m-both', 5, { email: 'dana@merge.example', crm_id: 'DANA' }),
+          ...activity('m-mixed', { crm_id: 'DANA' }),
+        ],
+        { channel: 'nats' },
+      ),
+      ingestCloudEvents(db, activity('m-crm', { crm_id: 'DANA' }), { channel: 'csv' }),
+    ]);
+    expect(reports.map((r) => r.accepted)).toEqual([200, 201, 200]);
+    const live = await sql<{ id: string }>`
+      select id from contacts where merged_into_id is null
+        and (email = 'dana@merge.example' or id in (select entity_id from identity_keys where key = 'crm:crm:DANA'))`.execute(
+      db,
+    );
+    expect(live.rows).toHaveLength(1);
+    const elsewhere = await sql<{ n: string }>`
+      select count(*) as n from events where source_event_id like 'm-%' and contact_id is distinct from ${live.rows[0]!.id}`.execute(
+      db,
+    );
+    expect(Number(elsewhere.rows[0]!.n)).toBe(0);
+    const merges = await sql<{ n: string }>`
+      select count(*) as n from identity_merges where kind = 'contact' and survivor_id = ${live.rows[0]!.id}`.execute(
+      db,
+    );
+    expect(Number(merges.rows[0]!.n)).toBe(1);
+    await expectNoDanglingEventReferences(db);
+  });
+
   it('stores an event sent twice at the same moment once, and reports the other copy as a duplicate', async () => {
     // Both ingesters see the events as new; the second one's bulk write meets the first one's rows and its
     // chunk is retried, which then finds them stored.

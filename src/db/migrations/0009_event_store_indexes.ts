@@ -8,8 +8,9 @@
 //  - Identity keys are searched only on events still waiting for their contact (a visitor id that later turns
 //    up with an email); undoing a merge finds its events by contact first. So the key index covers only
 //    unattributed events, and the separate index of unattributed events, which nothing reads, goes.
-//  - Locking a chunk's identity keys and reading them again under the locks is one call instead of two
-//    round trips (lock_identity_keys).
+//  - Identity keys: one lock against merges instead of a shared lock per known key (a chunk of 2,000 events
+//    held about 2,000, at some 3.5 µs each to take and release), and locking and reading them again is one
+//    call instead of two round trips (lock_identity_keys).
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -23,16 +24,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create index events_waiting_contact_keys_gin on events using gin (contact_keys) where contact_id is null;
     drop index events_unattributed_idx;
 
-    -- Takes the advisory locks of identity keys (shared or exclusive per key, in the order given, so callers that
-    -- sort their keys cannot deadlock each other), then reads the keys. The read is a statement of its own in a
-    -- volatile function, so it sees what transactions that held the locks committed while we waited.
-    create function lock_identity_keys(kinds text[], keys text[], exclusive boolean[])
+    -- Identity keys, locked for a chunk of events and read back in one call. Keys are never deleted, and what
+    -- an existing key points at changes only in a merge or an unmerge; those hold one lock, the identity-merge
+    -- lock, exclusively, while every chunk holds it shared (merges_exclusive = false). So a chunk can read
+    -- existing keys without a lock of their own: no merge can move them before it commits. A key that does not
+    -- exist yet is locked exclusively (exclusive = true), so only one transaction creates its entity; such keys
+    -- are locked in the order given, so callers that sort them cannot deadlock each other. The read is a
+    -- statement of its own in a volatile function, so it sees what the lock holders committed while we waited.
+    create function lock_identity_keys(kinds text[], keys text[], exclusive boolean[], merges_exclusive boolean)
       returns text
       language plpgsql volatile as $fn$
     begin
-      perform case when x.ex then pg_advisory_xact_lock(hashtextextended(x.kind || ':' || x.key, 0))
-                   else pg_advisory_xact_lock_shared(hashtextextended(x.kind || ':' || x.key, 0)) end
+      if merges_exclusive then
+        perform pg_advisory_xact_lock(hashtextextended('funnelgate:identity-merges', 0));
+      else
+        perform pg_advisory_xact_lock_shared(hashtextextended('funnelgate:identity-merges', 0));
+      end if;
+      perform pg_advisory_xact_lock(hashtextextended(x.kind || ':' || x.key, 0))
       from unnest(kinds, keys, exclusive) with ordinality as x(kind, key, ex, n)
+      where x.ex
       order by x.n;
       -- One JSON object {"kind:key": entity id} rather than a row per key: cheaper to read for the caller.
       return (
