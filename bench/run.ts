@@ -1,4 +1,4 @@
-// `npm run bench [-- --events 50000 --runs 3 --only copy,api,csv,nats,memory]`
+// `npm run bench [-- --events 50000 --runs 3 --only api,csv,nats,memory]`
 // Ingest throughput of each bulk path next to a raw PostgreSQL COPY of the same rows into the same table, in
 // the same run, on the same server. Prints a table; the latest figures live in bench/RESULTS.md.
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ import { DEFAULT_NATS_BATCH_SIZE } from '../src/ingest/nats-consumer.ts';
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '50000' },
-    only: { type: 'string', default: 'copy,api,csv,nats,memory' },
+    only: { type: 'string', default: 'api,csv,nats,memory' },
     'memory-rows': { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
   },
@@ -21,58 +21,76 @@ const only = new Set(values.only.split(','));
 const server = await benchServer();
 const RUNS = Number(values.runs);
 console.log(
-  `Funnelgate ingest benchmark — ${count} events, median of ${RUNS} runs each — ${machine()} — ${server.kind}`,
+  `Funnelgate ingest benchmark — ${count} events, ${RUNS} runs of each path, each after a COPY of the same rows — ${machine()} — ${server.kind}`,
 );
 
-/** Runs a measurement RUNS times; the run with the median time stands for it (all times are printed too). */
-async function median(label: string, run: () => Promise<{ events: number; seconds: number }>) {
-  const results: { events: number; seconds: number }[] = [];
-  for (let i = 0; i < RUNS; i++) results.push(await run());
-  const sorted = [...results].sort((a, b) => a.seconds - b.seconds);
-  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  console.log(`  ${label}: ${results.map((r) => `${Math.round(r.events / r.seconds)}/s`).join(', ')}`);
-  return { ...mid, perSecond: mid.events / mid.seconds };
+type Timing = { events: number; seconds: number };
+const rate = (t: Timing) => t.events / t.seconds;
+const middle = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)]!;
+
+/**
+ * Each path runs RUNS times, each run right after a COPY of the same rows (this machine's speed drifts by tens
+ * of per cent within minutes, so a baseline measured once at the start would not be "the same run"). The
+ * figure is the median of the paired ratios; the medians of both rates are shown too.
+ */
+async function paired(label: string, run: () => Promise<Timing>) {
+  const copies: number[] = [];
+  const bares: number[] = [];
+  const rates: number[] = [];
+  const ratios: number[] = [];
+  const bareRatios: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const copy = rate(await benchCopy(server, count));
+    const bare = rate(await benchCopy(server, count, true));
+    const own = rate(await run());
+    copies.push(copy);
+    bares.push(bare);
+    rates.push(own);
+    ratios.push(own / copy);
+    bareRatios.push(own / bare);
+  }
+  const round = (values: number[]) => values.map((v) => Math.round(v)).join(', ');
+  console.log(`  ${label}: ${round(rates)}/s; COPY ${round(copies)}/s; bare COPY ${round(bares)}/s`);
+  return {
+    path: label,
+    perSecond: middle(rates),
+    copy: middle(copies),
+    bare: middle(bares),
+    ratio: middle(ratios),
+    bareRatio: middle(bareRatios),
+  };
 }
 
-const rows: { path: string; events: number; seconds: number; perSecond: number }[] = [];
+const rows: Awaited<ReturnType<typeof paired>>[] = [];
 try {
-  let copyRate: number | undefined;
-  let bareRate: number | undefined;
-  if (only.has('copy')) {
-    const r = await median('COPY', () => benchCopy(server, count));
-    copyRate = r.perSecond;
-    rows.push({ path: 'raw COPY of the same rows into events (baseline)', ...r });
-    const bare = await median('bare COPY', () => benchCopy(server, count, true));
-    bareRate = bare.perSecond;
-    rows.push({ path: 'raw COPY without attribution columns (the baseline until 2026-11-24)', ...bare });
-  }
   if (only.has('api')) {
     // Batches of 1,000 (a typical client) and of 2,000 (a bulk loader: one of the server's transactions each).
     for (const batchSize of [1000, 2000]) {
       const path = `HTTP batch API (POST /v1/events, ${batchSize}/batch, 2 clients)`;
-      rows.push({ path, ...(await median(path, () => benchApi(server, count, batchSize))) });
+      rows.push(await paired(path, () => benchApi(server, count, batchSize)));
     }
   }
   if (only.has('csv')) {
     const { benchCsv } = await import('./ingest-csv.ts');
-    const path = 'CSV import (funnelgate import csv)';
-    rows.push({ path, ...(await median(path, () => benchCsv(server, count))) });
+    rows.push(await paired('CSV import (funnelgate import csv)', () => benchCsv(server, count)));
   }
   if (only.has('nats')) {
     const { benchNats } = await import('./ingest-nats.ts');
     const path = `NATS JetStream consumer (1 consumer, ${DEFAULT_NATS_BATCH_SIZE}/fetch)`;
-    rows.push({ path, ...(await median(path, () => benchNats(server, count))) });
+    rows.push(await paired(path, () => benchNats(server, count)));
   }
-  const ratio = (rate: number, base: number | undefined) =>
-    base ? `${((100 * rate) / base).toFixed(0)} %` : 'n/a';
-  console.log('');
-  console.log('| path | events | seconds | events/s | vs raw COPY | vs bare COPY |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    const baseline = r.path.startsWith('raw COPY');
+  const percent = (value: number) => `${(100 * value).toFixed(0)} %`;
+  if (rows.length > 0) {
+    console.log('');
     console.log(
-      `| ${r.path} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${baseline ? '—' : ratio(r.perSecond, copyRate)} | ${baseline ? '—' : ratio(r.perSecond, bareRate)} |`,
+      '| path | events/s | raw COPY of the same rows, events/s | vs raw COPY | bare COPY, events/s | vs bare COPY |',
     );
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      console.log(
+        `| ${r.path} | ${Math.round(r.perSecond)} | ${Math.round(r.copy)} | ${percent(r.ratio)} | ${Math.round(r.bare)} | ${percent(r.bareRatio)} |`,
+      );
+    }
   }
   if (only.has('memory')) {
     const { benchCsvMemory } = await import('./csv-memory.ts');
