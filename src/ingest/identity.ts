@@ -1,6 +1,7 @@
 // Identity resolution against the database: keys -> canonical contact / account, merges and unmerges.
-// Runs inside the caller's transaction; advisory locks on the keys serialise concurrent ingesters that see
-// the same new person at once (two NATS consumers, say), so neither creates a duplicate.
+// Runs inside the caller's transaction. Advisory locks on new keys serialise concurrent ingesters that see the
+// same new person at once (two NATS consumers, say), so neither creates a duplicate; one identity-merge lock,
+// shared by ingestion and exclusive for merges and unmerges, keeps what existing keys point at still meanwhile.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { IdentityKind } from '../db/schema.ts';
