@@ -158,38 +158,14 @@ async function modelStep(db: Db, decision: DecisionRow, inputs: Record<string, u
   const name = nested.name ?? inputs.model_name ?? (typeof inputs.model === 'string' ? inputs.model : null);
   const version = nested.version ?? inputs.model_version ?? null;
   const recorded = { id, name, version, alias: nested.alias ?? inputs.model_alias ?? null };
+  const models = db
+    .selectFrom('models')
+    .select(['id', 'name', 'version', 'kind', 'feature_set', 'feature_set_version', 'trained_at', 'metrics']);
   let model = null;
   if (typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) {
-    model = await db
-      .selectFrom('models')
-      .select([
-        'id',
-        'name',
-        'version',
-        'kind',
-        'feature_set',
-        'feature_set_version',
-        'trained_at',
-        'metrics',
-      ])
-      .where('id', '=', id)
-      .executeTakeFirst();
+    model = await models.where('id', '=', id).executeTakeFirst();
   } else if (typeof name === 'string' && Number.isInteger(Number(version))) {
-    model = await db
-      .selectFrom('models')
-      .select([
-        'id',
-        'name',
-        'version',
-        'kind',
-        'feature_set',
-        'feature_set_version',
-        'trained_at',
-        'metrics',
-      ])
-      .where('name', '=', name)
-      .where('version', '=', Number(version))
-      .executeTakeFirst();
+    model = await models.where('name', '=', name).where('version', '=', Number(version)).executeTakeFirst();
   }
   const score = inputs.score ?? inputs.probability ?? null;
   return {
