@@ -37,7 +37,7 @@ describe('transactionWithConnection', () => {
   });
 
   it('rolls both back when anything fails, and returns the connection to the pool', async () => {
-    const idleBefore = database.pool.totalCount;
+    const connectionsBefore = database.pool.totalCount;
     await expect(
       transactionWithConnection(database.db, async (trx, client) => {
         await sql`insert into scratch values (4, 'lost')`.execute(trx);
@@ -50,7 +50,9 @@ describe('transactionWithConnection', () => {
       await sql`insert into scratch values (6, 'after')`.execute(trx);
     });
     expect(await labels()).toEqual(['statement', 'copied', 'copied too', 'after']);
-    expect(database.pool.totalCount).toBeLessThanOrEqual(Math.max(idleBefore, 1) + 1);
+    expect(database.pool.totalCount).toBeLessThanOrEqual(Math.max(connectionsBefore, 1) + 1);
     expect(database.pool.waitingCount).toBe(0);
+    // Nothing is left checked out: every connection the transactions took is idle in the pool again.
+    expect(database.pool.idleCount).toBe(database.pool.totalCount);
   });
 });

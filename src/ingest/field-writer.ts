@@ -74,6 +74,14 @@ export function settledEarliest(table: Table, id: string, fields: readonly strin
   return true;
 }
 
+/**
+ * The stamp a write carries: the event's time, then its id, so two events at the same instant still give one
+ * answer. Stamps compare as text.
+ */
+export function fieldStamp(occurredIso: string, sourceEventId: string): string {
+  return `${occurredIso}#${sourceEventId}`;
+}
+
 /** The values to write and the new field times, given the row's current field times. */
 function patchFor(entry: Pending, current: Times): { set: Record<string, unknown>; times: Times } {
   const times = { ...current };

@@ -41,13 +41,13 @@ export class MergeNeedsExclusiveLock extends Error {
 
 /** Takes the identity-merge lock exclusively: for an unmerge, or any change of what existing keys point at. */
 export async function lockIdentityMerges(trx: Db): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended('funnelgate:identity-merges', 0))`.execute(trx);
+  await lockAndRead(trx, [], [], true);
 }
 
 /**
  * "kind:key" names this process has seen in committed transactions of one database, oldest first. Keys
- * are never deleted, so a name here certainly exists: its lock can be shared and it needs no look-up before
- * locking. Bounded; a name that fell out is looked up again.
+ * are never deleted, so a name here certainly exists: it needs neither a look-up nor a lock of its own before
+ * it is read (see prefetchIdentityNames). Bounded; a name that fell out is looked up again.
  */
 export class CommittedKeys {
   private readonly names = new Set<string>();

@@ -14,7 +14,7 @@ import { AppError } from '../errors.ts';
 import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } from './catalogue.ts';
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
-import { createFieldWriter, settledEarliest, type FieldWriter } from './field-writer.ts';
+import { createFieldWriter, fieldStamp, settledEarliest, type FieldWriter } from './field-writer.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import {
   applyEffects,
@@ -307,16 +307,13 @@ async function prepare(
   const refs = data as { contact?: ContactRef; account?: AccountRef; country?: unknown };
   // The same identity resolution will use (a national phone number is read in the event's country).
   const contact = contactIdentity(refs.contact, event.source, phoneCountry(refs.country));
-  if (known) {
-    const identity = contact;
-    if (identity.problems.length > 0 && !identity.strong) {
-      return {
-        code: 'invalid_identity',
-        reason: `${identity.problems.join('; ')}, and the event has no other way to identify the contact`,
-        errors: identity.problems.map((message) => ({ field: 'data.contact', message })),
-        ...ids,
-      };
-    }
+  if (known && contact.problems.length > 0 && !contact.strong) {
+    return {
+      code: 'invalid_identity',
+      reason: `${contact.problems.join('; ')}, and the event has no other way to identify the contact`,
+      errors: contact.problems.map((message) => ({ field: 'data.contact', message })),
+      ...ids,
+    };
   }
   const account = accountIdentity(refs.account, event.source, contact.email);
   return {
@@ -448,7 +445,7 @@ function settledAttribution(event: Prepared, identities: IdentityCache): Attribu
   const contactId = soleEntity(identities, event.contactNames);
   const accountId = soleEntity(identities, event.accountNames);
   if (contactId === undefined || accountId === undefined) return undefined;
-  const stamp = `${event.occurredIso}#${event.id}`;
+  const stamp = fieldStamp(event.occurredIso, event.id);
   const { contact, account } = event.identities;
   if (contactId) {
     const fields = contact.email

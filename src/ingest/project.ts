@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { EventData, EventType } from './catalogue.ts';
-import type { FieldWriter, WriteRule } from './field-writer.ts';
+import { fieldStamp, type FieldWriter, type WriteRule } from './field-writer.ts';
 import { resolveIdentity, type IdentityCache } from './identity.ts';
 import {
   accountIdentity,
@@ -58,8 +58,7 @@ export async function applyFields(
   values: Record<string, unknown>,
   rule: WriteRule = 'latest',
 ): Promise<void> {
-  // Ties are broken by event id so two events at the same instant still give one answer.
-  ctx.stamp ??= `${ctx.occurredAt.toISOString()}#${ctx.sourceEventId}`;
+  ctx.stamp ??= fieldStamp(ctx.occurredAt.toISOString(), ctx.sourceEventId);
   ctx.writer.set(table, id, values, ctx.stamp, rule);
 }
 
