@@ -18,8 +18,7 @@ import { quarantineRecord } from '../quarantine.ts';
 import { replayQuarantined } from '../replay.ts';
 import { ensureSource } from '../sources.ts';
 import { checkHeader, mapRow, parseMapping, type LoadedMapping, type Row, type RowError } from './mapping.ts';
-import { readCsv, type ReadProgress } from './read-csv.ts';
-import { mapItem, UNREADABLE, mappedChunks, type Failure, type MappedChunk } from './mapped-chunks.ts';
+import { UNREADABLE, mappedChunks, type Failure, type MappedChunk } from './mapped-chunks.ts';
 
 /**
  * Events per call to ingestCloudEvents, which commits up to 2,000 events per transaction; calls of at most that
@@ -287,7 +286,6 @@ export async function dryRunCsv(
   const loaded = options.mapping;
   const started = performance.now();
   const input = await openInput(options);
-  const read: ReadProgress = { bytes: 0 };
   const summary: DryRunSummary = {
     mapping_version: loaded.version,
     delimiter: '',
@@ -302,37 +300,34 @@ export async function dryRunCsv(
     seconds: 0,
     rows_per_second: 0,
   };
-  for await (const item of readCsv(input, loaded.mapping.csv, read)) {
+  for await (const item of mappedChunks(input, loaded, CHUNK_EVENTS)) {
     if (item.kind === 'header') {
       summary.delimiter = item.delimiter;
       summary.columns = item.columns;
       summary.missing_optional_columns = headerProblems(loaded, item.columns);
       continue;
     }
-    summary.rows++;
-    const outcome = mapItem(loaded, item);
-    if ('failure' in outcome) {
-      summary.rows_failed++;
-      if (summary.first_errors.length < (options.maxErrors ?? 10)) {
-        const { rowNumber, reason, errors } = outcome.failure;
-        summary.first_errors.push({ row: rowNumber, reason, errors });
-      }
-    } else {
-      summary.rows_mapped++;
-      summary.events += outcome.events.length;
-      if (summary.sample.length === 0) summary.sample = outcome.events;
+    summary.rows = item.rows;
+    summary.rows_failed = item.rowsFailed;
+    summary.rows_mapped = item.rows - item.rowsFailed;
+    summary.events = item.mappedEvents;
+    for (const { rowNumber, reason, errors } of item.failures) {
+      if (summary.first_errors.length >= (options.maxErrors ?? 10)) break;
+      summary.first_errors.push({ row: rowNumber, reason, errors });
     }
-    if (summary.rows % 5000 === 0) {
-      const seconds = (performance.now() - started) / 1000;
-      options.onProgress?.({
-        rows: summary.rows,
-        accepted: 0,
-        duplicate: 0,
-        quarantined: 0,
-        bytes: read.bytes,
-        seconds,
-      });
+    if (summary.sample.length === 0 && item.events.length > 0) {
+      // A row's events are never split between chunks.
+      const first = item.rowNumbers[0];
+      summary.sample = item.events.filter((_, i) => item.rowNumbers[i] === first);
     }
+    options.onProgress?.({
+      rows: summary.rows,
+      accepted: 0,
+      duplicate: 0,
+      quarantined: 0,
+      bytes: item.bytes,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
   const seconds = (performance.now() - started) / 1000;
   summary.seconds = round(seconds);
@@ -472,7 +467,7 @@ function fromIngest(result: IngestResult): Omit<CsvReplayResult, 'quarantine_id'
   };
 }
 
-/** Rows the CSV parser could not read (see mapItem) carry the marker field "(row)". */
+/** Rows the CSV parser could not read (see mapped-chunks.ts) carry the marker field "(row)". */
 function unreadable(errors: unknown): boolean {
   return Array.isArray(errors) && errors.some((e) => (e as { field?: unknown })?.field === UNREADABLE);
 }

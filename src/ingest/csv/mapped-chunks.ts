@@ -33,7 +33,7 @@ export type MappedItem = { kind: 'header'; columns: string[]; delimiter: string 
 
 export const UNREADABLE = '(row)';
 
-export function mapItem(
+function mapItem(
   loaded: LoadedMapping,
   item: Exclude<CsvItem, { kind: 'header' }>,
 ): { events: CloudEvent[] } | { failure: Failure } {
