@@ -461,6 +461,9 @@ describe('funnelgate import csv / quarantine', () => {
     const dry = await json('import', 'csv', csv, '--mapping', mappingFile, '--dry-run');
     expect(dry).toMatchObject({ rows: 3, rows_mapped: 1, rows_failed: 2, events: 2, delimiter: ',' });
     expect(dry.first_errors.map((e: any) => e.row)).toEqual([2, 3]);
+    // The sample is every event of the first row that maps (its event and its outcome event), and only those.
+    expect(dry.sample).toHaveLength(2);
+    expect(dry.sample.map((e: any) => e.csvrow)).toEqual([1, 1]);
     expect(await countEvents()).toBe(eventsBefore);
 
     const imported = await json('import', 'csv', csv, '--mapping', mappingFile);
