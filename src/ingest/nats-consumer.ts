@@ -321,8 +321,16 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
 
 async function fetchBatch(run: Run): Promise<JsMsg[]> {
   const iterator = await run.consumer.fetch({ max_messages: run.batchSize, expires: FETCH_EXPIRES_MS });
+  // A stop ends the wait for more messages at once rather than when the fetch expires; what arrived so far is
+  // still stored and acknowledged, and anything delivered after the stop is redelivered once its ack wait ends.
+  const stop = () => iterator.stop();
+  run.signal?.addEventListener('abort', stop, { once: true });
   const messages: JsMsg[] = [];
-  for await (const msg of iterator) messages.push(msg);
+  try {
+    for await (const msg of iterator) messages.push(msg);
+  } finally {
+    run.signal?.removeEventListener('abort', stop);
+  }
   return messages;
 }
 
