@@ -19,6 +19,8 @@ export interface IdentityCache {
   pendingKeys: { kind: IdentityKind; key: string; entity_id: string }[];
   /** Keys this process has seen committed in this database (see CommittedKeys), if the caller keeps them. */
   committed?: CommittedKeys;
+  /** The generation of identity_keys this transaction read (see CommittedKeys). */
+  generation?: string;
   /** Counts changes to what keys point at (keys attached, entities merged), so callers can tell nothing moved. */
   changes: number;
   /**
@@ -45,26 +47,41 @@ export async function lockIdentityMerges(trx: Db): Promise<void> {
 }
 
 /**
- * "kind:key" names this process has seen in committed transactions of one database, oldest first. Keys
- * are never deleted, so a name here certainly exists: it needs neither a look-up nor a lock of its own before
- * it is read (see prefetchIdentityNames). Bounded; a name that fell out is looked up again.
+ * What identity keys pointed at in transactions of this process that committed, in one database: "kind:key" ->
+ * entity id, valid as of one generation of identity_keys (migration 0010). Keys are never deleted and only a
+ * merge or an unmerge changes what an existing key points at, which moves the generation on; so while a
+ * transaction reads the same generation (under the identity-merge lock, so no merge is under way), every entry
+ * here is still true and the key needs neither a read nor a lock of its own. A transaction that reads another
+ * generation starts the memory afresh. Bounded; a key that fell out is read again.
  */
 export class CommittedKeys {
-  private readonly names = new Set<string>();
+  private ids = new Map<string, string>();
+  /** The generation the entries are true at; undefined until a transaction has read one. */
+  generation: string | undefined;
   private readonly max: number;
   constructor(max = 50_000) {
     this.max = max;
   }
-  has(name: string): boolean {
-    return this.names.has(name);
+  get(name: string): string | undefined {
+    return this.ids.get(name);
   }
-  /** A transaction whose cache this is has committed: its keys exist now. */
+  /** A transaction read `generation`: entries of any other generation can no longer be trusted. */
+  observe(generation: string): void {
+    if (generation === this.generation) return;
+    this.ids = new Map();
+    this.generation = generation;
+  }
+  /** A transaction whose cache this is has committed: what its keys point at is true at its generation. */
   add(cache: IdentityCache): void {
-    // First seen, first dropped: cheaper than keeping the order of use, and a dropped key is only looked up again.
-    for (const [name, id] of cache.ids) if (id !== '') this.names.add(name);
-    for (const name of this.names) {
-      if (this.names.size <= this.max) break;
-      this.names.delete(name);
+    // A merging transaction moved the generation on itself; one that read another generation than the one
+    // remembered now knows nothing the memory can use.
+    if (cache.mergesExclusive || cache.generation === undefined || cache.generation !== this.generation)
+      return;
+    for (const [name, id] of cache.ids) if (id !== '') this.ids.set(name, id);
+    // First seen, first dropped: cheaper than keeping the order of use, and a dropped key is only read again.
+    for (const name of this.ids.keys()) {
+      if (this.ids.size <= this.max) break;
+      this.ids.delete(name);
     }
   }
 }
@@ -92,9 +109,10 @@ export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<
 /**
  * Loads keys into the cache, under the identity-merge lock (shared, or exclusive when cache.mergesExclusive): an
  * existing key needs no lock of its own, since only a merge or unmerge can change what it points at; a key that
- * does not exist yet is locked exclusively, so only one transaction can create its entity. Which keys exist
- * comes from the process's committed keys, or else from a look-up without locks; the locks are then taken and
- * the keys read again in one call.
+ * does not exist yet is locked exclusively, so only one transaction can create its entity. Keys the process
+ * remembers from committed transactions (CommittedKeys) are not read again while the generation of identity
+ * keys is the one they were remembered at; which of the others exist comes from a look-up without locks; the
+ * locks are then taken and the keys read in one call.
  */
 export async function prefetchIdentityKeys(
   trx: Db,
@@ -112,19 +130,38 @@ export async function prefetchIdentityKeys(
 export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
   const missing = [...new Set(names)].filter((k) => !cache.ids.has(k)).sort();
   if (missing.length === 0) return;
-  const believed = missing.map((k) => cache.committed?.has(k) ?? false);
-  const unsure = missing.filter((_, i) => !believed[i]);
+  // A merging transaction changes the generation itself, so it reads every key.
+  const memory = cache.mergesExclusive ? undefined : cache.committed;
+  const rememberedAt = memory?.generation;
+  const remembered = new Map<string, string>();
+  const unsure: string[] = [];
+  for (const k of missing) {
+    const id = memory?.get(k);
+    if (id) remembered.set(k, id);
+    else unsure.push(k);
+  }
   const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
-  const exists = missing.map((k, i) => believed[i]! || seen.has(k));
-  const found = await lockAndRead(
+  const read = await lockAndRead(
     trx,
-    missing,
-    exists.map((e) => !e),
+    unsure,
+    unsure.map((k) => !seen.has(k)),
     cache.mergesExclusive,
   );
-  // A key believed to exist but not found (cannot happen while keys are never deleted): lock it exclusively
-  // before anything creates it, rather than trust the belief.
-  const surprising = missing.filter((k, i) => exists[i] && !found.has(k));
+  cache.generation = read.generation;
+  const found = read.ids;
+  // Keys that existed a moment ago by the look-up or the memory.
+  const expected = [...seen.keys()];
+  if (remembered.size > 0 && read.generation !== rememberedAt) {
+    // Keys moved since they were remembered: read them again (the merge lock is held now).
+    const again = await lockAndRead(trx, [...remembered.keys()], [], cache.mergesExclusive);
+    for (const [k, id] of again.ids) found.set(k, id);
+    expected.push(...remembered.keys());
+    remembered.clear();
+  }
+  memory?.observe(read.generation);
+  // A key that existed but is not found now (cannot happen while keys are never deleted): lock it exclusively
+  // before anything creates it, rather than trust the look-up.
+  const surprising = expected.filter((k) => !found.has(k));
   if (surprising.length > 0) {
     const again = await lockAndRead(
       trx,
@@ -132,9 +169,9 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
       surprising.map(() => true),
       cache.mergesExclusive,
     );
-    for (const k of surprising) if (again.has(k)) found.set(k, again.get(k)!);
+    for (const k of surprising) if (again.ids.has(k)) found.set(k, again.ids.get(k)!);
   }
-  for (const k of missing) cache.ids.set(k, found.get(k) ?? '');
+  for (const k of missing) cache.ids.set(k, remembered.get(k) ?? found.get(k) ?? '');
 }
 
 function splitName(name: string): [IdentityKind, string] {
@@ -147,12 +184,15 @@ async function lockAndRead(
   names: string[],
   exclusive: boolean[],
   mergesExclusive: boolean,
-): Promise<Map<string, string>> {
+): Promise<{ generation: string; ids: Map<string, string> }> {
   const parts = names.map(splitName);
-  const found = await sql<{ ids: string }>`
+  const result = await sql<{ read: string }>`
     select lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
-                              ${exclusive}::boolean[], ${mergesExclusive}) as ids`.execute(trx);
-  return new Map(Object.entries(JSON.parse(found.rows[0]!.ids) as Record<string, string>));
+                              ${names.map((_, i) => exclusive[i] ?? false)}::boolean[], ${mergesExclusive}) as read`.execute(
+    trx,
+  );
+  const read = JSON.parse(result.rows[0]!.read) as { generation: string; keys: Record<string, string> };
+  return { generation: read.generation, ids: new Map(Object.entries(read.keys)) };
 }
 
 async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>> {

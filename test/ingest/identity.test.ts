@@ -224,6 +224,45 @@ describe('merges', () => {
   });
 });
 
+describe('keys remembered between transactions', () => {
+  // The ingesting process remembers what keys pointed at in committed transactions; a merge or an unmerge in
+  // between must make it read them again, or events would land on the entity a key used to point at.
+  it('follows a merge and an unmerge that moved a key it remembered', async () => {
+    const onKey = async (key: string) => {
+      const report = await ingest([event('email.opened', { contact: { crm_id: key } })]);
+      const row = await db
+        .selectFrom('events')
+        .select('contact_id')
+        .where('id', '=', report.results[0]!.event_id!)
+        .executeTakeFirstOrThrow();
+      return row.contact_id;
+    };
+    await ingest([
+      event('email.opened', { contact: { email: 'wanda@westview.io' } }, '2026-04-01T09:00:00Z'),
+    ]);
+    const wanda = (await contactByEmail('wanda@westview.io'))!.id;
+    const other = await onKey('C-WV');
+    expect(other).not.toBe(wanda);
+    expect(await onKey('C-WV')).toBe(other); // remembered now
+    await ingest([
+      event(
+        'crm.contact.updated',
+        { contact: { crm_id: 'C-WV', email: 'wanda@westview.io' } },
+        '2026-04-02T09:00:00Z',
+      ),
+    ]);
+    const merge = await db
+      .selectFrom('identity_merges')
+      .selectAll()
+      .where('merged_id', '=', other!)
+      .executeTakeFirstOrThrow();
+    expect(merge.survivor_id).toBe(wanda);
+    expect(await onKey('C-WV')).toBe(wanda);
+    await unmerge(db, merge.id, 'tester', 'not the same person');
+    expect(await onKey('C-WV')).toBe(other);
+  });
+});
+
 describe('order independence', () => {
   const story = () => {
     const e = (i: number, type: string, data: unknown, day: number) => ({

@@ -9,6 +9,7 @@ import * as m0006 from './0006_sessions.ts';
 import * as m0007 from './0007_feedback.ts';
 import * as m0008 from './0008_forecasts.ts';
 import * as m0009 from './0009_event_store_indexes.ts';
+import * as m0010 from './0010_identity_key_generation.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_feedback': m0007,
   '0008_forecasts': m0008,
   '0009_event_store_indexes': m0009,
+  '0010_identity_key_generation': m0010,
 };
