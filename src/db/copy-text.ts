@@ -13,9 +13,10 @@ export function copyField(value: string | null | undefined): string {
 
 /** A text[] field: each element double-quoted (backslash and quote escaped), then escaped as a field. */
 export function copyTextArray(values: readonly string[]): string {
-  return copyField(`{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-}
-
-export function copyRow(fields: readonly string[]): string {
-  return `${fields.join('\t')}\n`;
+  let array = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    array += `${i === 0 ? '"' : ',"'}${/[\\"]/.test(value) ? value.replace(/[\\"]/g, (c) => `\\${c}`) : value}"`;
+  }
+  return copyField(`${array}}`);
 }

@@ -21,6 +21,8 @@ export interface IdentityCache {
   committed?: CommittedKeys;
   /** The generation of identity_keys this transaction read (see CommittedKeys). */
   generation?: string;
+  /** Names read from the database (not taken from CommittedKeys): what CommittedKeys may learn at commit. */
+  read: string[];
   /** Counts changes to what keys point at (keys attached, entities merged), so callers can tell nothing moved. */
   changes: number;
   /**
@@ -77,7 +79,10 @@ export class CommittedKeys {
     // remembered now knows nothing the memory can use.
     if (cache.mergesExclusive || cache.generation === undefined || cache.generation !== this.generation)
       return;
-    for (const [name, id] of cache.ids) if (id !== '') this.ids.set(name, id);
+    for (const name of cache.read) {
+      const id = cache.ids.get(name);
+      if (id) this.ids.set(name, id);
+    }
     // First seen, first dropped: cheaper than keeping the order of use, and a dropped key is only read again.
     for (const name of this.ids.keys()) {
       if (this.ids.size <= this.max) break;
@@ -90,6 +95,7 @@ export function createIdentityCache(committed?: CommittedKeys, mergesExclusive =
   return {
     ids: new Map(),
     pendingKeys: [],
+    read: [],
     changes: 0,
     mergesExclusive,
     ...(committed ? { committed } : {}),
@@ -128,18 +134,20 @@ export async function prefetchIdentityKeys(
 
 /** prefetchIdentityKeys for keys already named as the cache names them ("kind:key"). */
 export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
-  const missing = [...new Set(names)].filter((k) => !cache.ids.has(k)).sort();
-  if (missing.length === 0) return;
   // A merging transaction changes the generation itself, so it reads every key.
   const memory = cache.mergesExclusive ? undefined : cache.committed;
   const rememberedAt = memory?.generation;
   const remembered = new Map<string, string>();
-  const unsure: string[] = [];
-  for (const k of missing) {
+  const unsureSet = new Set<string>();
+  for (const k of names) {
+    if (cache.ids.has(k) || remembered.has(k)) continue;
     const id = memory?.get(k);
     if (id) remembered.set(k, id);
-    else unsure.push(k);
+    else unsureSet.add(k);
   }
+  if (remembered.size === 0 && unsureSet.size === 0) return;
+  // Sorted, so transactions lock new keys in the same order and cannot deadlock each other.
+  const unsure = [...unsureSet].sort();
   const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
   const read = await lockAndRead(
     trx,
@@ -156,12 +164,13 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
     const again = await lockAndRead(trx, [...remembered.keys()], [], cache.mergesExclusive);
     for (const [k, id] of again.ids) found.set(k, id);
     expected.push(...remembered.keys());
+    unsure.push(...remembered.keys());
     remembered.clear();
   }
   memory?.observe(read.generation);
   // A key that existed but is not found now (cannot happen while keys are never deleted): lock it exclusively
   // before anything creates it, rather than trust the look-up.
-  const surprising = expected.filter((k) => !found.has(k));
+  const surprising = expected.filter((k) => !found.has(k)).sort();
   if (surprising.length > 0) {
     const again = await lockAndRead(
       trx,
@@ -171,7 +180,9 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
     );
     for (const k of surprising) if (again.ids.has(k)) found.set(k, again.ids.get(k)!);
   }
-  for (const k of missing) cache.ids.set(k, remembered.get(k) ?? found.get(k) ?? '');
+  for (const [k, id] of remembered) cache.ids.set(k, id);
+  for (const k of unsure) cache.ids.set(k, found.get(k) ?? '');
+  cache.read.push(...unsure);
 }
 
 function splitName(name: string): [IdentityKind, string] {

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyField, copyRow, copyTextArray } from '../db/copy-text.ts';
+import { copyField, copyTextArray } from '../db/copy-text.ts';
 import { transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
@@ -109,7 +109,7 @@ export async function ingestCloudEvents(
 ): Promise<IngestReport> {
   const batchId = options.batchId ?? (await openBatch(db, options, firstSource(events)));
   const results: IngestResult[] = new Array(events.length);
-  const sources = new Map<string, { timezone: string; active: boolean } | null>();
+  const sources: Sources = new Map();
   const prepared: Prepared[] = [];
   const rejected: {
     index: number;
@@ -121,9 +121,10 @@ export async function ingestCloudEvents(
     errors: unknown[];
   }[] = [];
 
+  await loadSources(db, events, sources);
   for (let index = 0; index < events.length; index++) {
     const raw = events[index];
-    const outcome = await prepare(db, raw, index, sources);
+    const outcome = prepare(raw, index, sources);
     if ('code' in outcome) rejected.push({ ...outcome, index, raw });
     else prepared.push(outcome);
   }
@@ -220,14 +221,30 @@ function countStatuses(results: (IngestResult | undefined)[]) {
   return { accepted, duplicate, quarantined };
 }
 
-async function prepare(
-  db: Db,
+type Sources = Map<string, { timezone: string; active: boolean } | null>;
+
+/** The registered sources the events name, in one query (null for a name that is not registered). */
+async function loadSources(db: Db, events: unknown[], sources: Sources): Promise<void> {
+  const names = new Set<string>();
+  for (const raw of events) {
+    const source = (raw as { source?: unknown } | null)?.source;
+    if (typeof source === 'string' && !sources.has(source)) names.add(source);
+  }
+  if (names.size === 0) return;
+  const rows = await db
+    .selectFrom('sources')
+    .select(['name', 'timezone', 'active'])
+    .where('name', 'in', [...names])
+    .execute();
+  for (const name of names) sources.set(name, null);
+  for (const row of rows) sources.set(row.name, { timezone: row.timezone, active: row.active });
+}
+
+function prepare(
   raw: unknown,
   index: number,
-  sources: Map<string, { timezone: string; active: boolean } | null>,
-): Promise<
-  Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string }
-> {
+  sources: Sources,
+): Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string } {
   const envelope = cloudEventSchema.safeParse(raw);
   const loose = (raw ?? {}) as { source?: unknown; id?: unknown };
   const source = typeof loose.source === 'string' ? loose.source : undefined;
@@ -253,14 +270,6 @@ async function prepare(
       errors: [{ field: '(event)', message: 'contains \\u0000' }],
       ...ids,
     };
-  }
-  if (!sources.has(event.source)) {
-    const row = await db
-      .selectFrom('sources')
-      .select(['timezone', 'active'])
-      .where('name', '=', event.source)
-      .executeTakeFirst();
-    sources.set(event.source, row ?? null);
   }
   const registered = sources.get(event.source);
   if (!registered || !registered.active) {
@@ -523,11 +532,9 @@ async function storeChunk(
     if (!stored.has(key) && !seen.has(key)) fresh.push(event);
     seen.add(key);
   }
-  await prefetchIdentityNames(
-    trx,
-    caches.identities,
-    fresh.flatMap((e) => [...e.contactNames, ...e.accountNames]),
-  );
+  const names: string[] = [];
+  for (const event of fresh) names.push(...event.contactNames, ...event.accountNames);
+  await prefetchIdentityNames(trx, caches.identities, names);
   const changesBefore = caches.identities.changes;
   const attributed: { event: Prepared; ctx: ProjectionContext | null; attribution: Attribution }[] = [];
   for (const event of fresh) {
@@ -561,35 +568,28 @@ async function storeChunk(
       attribution.accountId = currentEntity(caches.identities, event.accountNames) ?? attribution.accountId;
     }
   }
-  const rows: EventRow[] = attributed.map(({ event, attribution }) => ({
-    source: event.source,
-    source_event_id: event.id,
-    type: event.type,
-    type_known: event.known !== null,
-    occurred_at: event.occurredIso,
-    subject: event.subject,
-    payload: event.raw,
-    contact_keys: event.contactKeys,
-    account_keys: event.accountKeys,
-    contact_id: attribution.contactId,
-    account_id: attribution.accountId,
-    opportunity_id: attribution.opportunityId,
-  }));
-  const inserted =
-    rows.length === 0
-      ? []
-      : connection
-        ? await copyEvents(trx, connection, rows, batchId, options.mappingVersion ?? null)
-        : await insertEvents(trx, rows, batchId, options.mappingVersion ?? null);
-  const insertedIds = new Map(inserted.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
+  const mappingVersion = options.mappingVersion ?? null;
+  // The stored event's id for each attributed event, in order (none: stored by a concurrent ingester a moment
+  // ago, so a duplicate, reported below).
+  let eventIds: (string | undefined)[];
+  if (attributed.length === 0) eventIds = [];
+  else if (connection) eventIds = await copyEvents(trx, connection, attributed, batchId, mappingVersion);
+  else {
+    const inserted = await insertEvents(trx, attributed.map(eventRow), batchId, mappingVersion);
+    const byKey = new Map(inserted.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
+    eventIds = attributed.map(({ event }) => byKey.get(keyOf(event.source, event.id)));
+  }
   const results = new Map<number, IngestResult>();
-  for (const { event, ctx, attribution } of attributed) {
-    const eventId = insertedIds.get(keyOf(event.source, event.id));
-    if (!eventId) continue; // stored by a concurrent ingester a moment ago: a duplicate, reported below
+  const dirty: (string | null)[] = [];
+  for (let i = 0; i < attributed.length; i++) {
+    const eventId = eventIds[i];
+    if (!eventId) continue;
+    const { event, ctx, attribution } = attributed[i]!;
     if (ctx) {
       ctx.eventId = eventId;
       await applyEffects(ctx, event.known, event.data, attribution);
     }
+    dirty.push(attribution.contactId);
     results.set(event.index, {
       index: event.index,
       source: event.source,
@@ -602,12 +602,14 @@ async function storeChunk(
   }
   await caches.writer.flush(trx);
   await flushIdentityKeys(trx, caches.identities);
-  await markDirty(
-    trx,
-    attributed
-      .filter(({ event }) => insertedIds.has(keyOf(event.source, event.id)))
-      .map(({ attribution }) => attribution.contactId),
-  );
+  await markDirty(trx, dirty);
+  if (results.size === chunk.length) return [...results.values()];
+  // The duplicates: stored before, stored by a concurrent ingester a moment ago, or an earlier copy in this chunk.
+  const insertedIds = new Map<string, string>();
+  for (let i = 0; i < attributed.length; i++) {
+    const { event } = attributed[i]!;
+    if (eventIds[i]) insertedIds.set(keyOf(event.source, event.id), eventIds[i]!);
+  }
   const late = chunk.filter(
     (e) =>
       !results.has(e.index) && !stored.has(keyOf(e.source, e.id)) && !insertedIds.has(keyOf(e.source, e.id)),
@@ -735,6 +737,23 @@ type EventRow = {
 };
 type StoredRow = { id: string; source: string; source_event_id: string };
 
+function eventRow({ event, attribution }: { event: Prepared; attribution: Attribution }): EventRow {
+  return {
+    source: event.source,
+    source_event_id: event.id,
+    type: event.type,
+    type_known: event.known !== null,
+    occurred_at: event.occurredIso,
+    subject: event.subject,
+    payload: event.raw,
+    contact_keys: event.contactKeys,
+    account_keys: event.accountKeys,
+    contact_id: attribution.contactId,
+    account_id: attribution.accountId,
+    opportunity_id: attribution.opportunityId,
+  };
+}
+
 /** The events of a chunk in one INSERT; an event a concurrent ingester stored a moment ago is skipped. */
 async function insertEvents(
   trx: Db,
@@ -769,38 +788,31 @@ class ConcurrentDuplicate extends Error {}
 async function copyEvents(
   trx: Db,
   connection: pg.PoolClient,
-  rows: EventRow[],
+  attributed: readonly { event: Prepared; attribution: Attribution }[],
   batchId: string,
   mappingVersion: string | null,
-): Promise<StoredRow[]> {
+): Promise<string[]> {
   // One row holding every id ("12,13,14"): a thousand rows would cost more to read than to make. The identity
   // column's sequence is events_id_seq (migration 0001), named here so it is looked up once, not per id.
   const idList = await sql<{ ids: string }>`
     select array_to_string(array(select nextval('events_id_seq'::regclass)
-                                 from generate_series(1, ${rows.length}::int)), ',') as ids`.execute(trx);
+                                 from generate_series(1, ${attributed.length}::int)), ',') as ids`.execute(
+    trx,
+  );
   const ids = idList.rows[0]!.ids.split(',');
   const batch = copyField(batchId);
   const mapping = copyField(mappingVersion);
+  // The columns of the COPY statement below, in order; one template per row rather than an array joined.
   let text = '';
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    text += copyRow([
-      ids[i]!,
-      copyField(row.source),
-      copyField(row.source_event_id),
-      copyField(row.type),
-      row.type_known ? 't' : 'f',
-      row.occurred_at,
-      copyField(row.subject),
-      copyField(JSON.stringify(row.payload)),
-      batch,
-      mapping,
-      copyTextArray(row.contact_keys),
-      copyTextArray(row.account_keys),
-      copyField(row.contact_id),
-      copyField(row.account_id),
-      copyField(row.opportunity_id),
-    ]);
+  for (let i = 0; i < attributed.length; i++) {
+    const { event, attribution } = attributed[i]!;
+    text += `${ids[i]}\t${copyField(event.source)}\t${copyField(event.id)}\t${copyField(event.type)}\t${
+      event.known !== null ? 't' : 'f'
+    }\t${event.occurredIso}\t${copyField(event.subject)}\t${copyField(JSON.stringify(event.raw))}\t${batch}\t${mapping}\t${copyTextArray(
+      event.contactKeys,
+    )}\t${copyTextArray(event.accountKeys)}\t${copyField(attribution.contactId)}\t${copyField(
+      attribution.accountId,
+    )}\t${copyField(attribution.opportunityId)}\n`;
   }
   try {
     await pipeline(
@@ -816,11 +828,7 @@ async function copyEvents(
       throw new ConcurrentDuplicate('an event of the chunk was stored concurrently');
     throw error;
   }
-  return rows.map((row, i) => ({
-    id: ids[i]!,
-    source: row.source,
-    source_event_id: row.source_event_id,
-  }));
+  return ids;
 }
 
 function isRetryable(error: unknown): boolean {
