@@ -1,6 +1,7 @@
 // The load client of the HTTP benchmark, run in a worker thread so its work (sending requests, reading answers)
 // does not share the server's event loop; real clients run on other machines. Bodies arrive serialised, as the
-// COPY baseline's rows do.
+// COPY baseline's rows do. The clock starts when the worker is up and says so (as the baseline's starts when its
+// rows are built), on the "go" that answers its "ready".
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { base, token, bodies, clients } = workerData as {
@@ -10,6 +11,10 @@ const { base, token, bodies, clients } = workerData as {
   clients: number;
 };
 let next = 0;
+await new Promise<void>((resolve) => {
+  parentPort!.once('message', () => resolve());
+  parentPort!.postMessage('ready');
+});
 await Promise.all(
   Array.from({ length: clients }, async () => {
     while (next < bodies.length) {

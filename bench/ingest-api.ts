@@ -32,15 +32,23 @@ export async function benchApi(server: BenchServer, count: number, batchSize = 1
     const bodies: string[] = [];
     for (let i = 0; i < events.length; i += batchSize)
       bodies.push(JSON.stringify(events.slice(i, i + batchSize)));
+    const client = new Worker(new URL('./api-client.ts', import.meta.url), {
+      workerData: { base, token, bodies, clients },
+    });
+    const finished = new Promise<void>((resolve, reject) => {
+      client.on('message', (message) => {
+        if (message === 'done') resolve();
+      });
+      client.once('error', reject);
+      client.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`))));
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('message', () => resolve());
+      client.once('error', reject);
+    });
     const { seconds } = await timed(async () => {
-      const client = new Worker(new URL('./api-client.ts', import.meta.url), {
-        workerData: { base, token, bodies, clients },
-      });
-      await new Promise<void>((resolve, reject) => {
-        client.once('message', () => resolve());
-        client.once('error', reject);
-        client.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`))));
-      });
+      client.postMessage('go');
+      await finished;
     });
     const stored = await countEvents(target.db);
     if (stored !== count) throw new Error(`the API stored ${stored} of ${count}`);
