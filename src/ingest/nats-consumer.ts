@@ -2,6 +2,7 @@
 // A message is acknowledged only after what it carried is committed (stored, found to be a duplicate, or
 // quarantined); a crash at any point before that means JetStream redelivers it, and redelivery is harmless
 // because events are stored idempotently on (source, id).
+import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import {
   AckPolicy,
@@ -9,10 +10,8 @@ import {
   DeliverPolicy,
   nanos,
   StorageType,
-  type Consumer,
   type ConsumerInfo,
   type JetStreamManager,
-  type JsMsg,
   type NatsConnection,
 } from 'nats';
 import { describeDatabaseUrl } from '../config.ts';
@@ -20,6 +19,7 @@ import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ingestCloudEvents, openBatch } from './ingest-events.ts';
+import type { FetcherOptions, FetcherReport, FetcherRequest } from './nats-fetcher.ts';
 import { quarantineRecord } from './quarantine.ts';
 
 export const DEFAULT_NATS_STREAM = 'FUNNELGATE_EVENTS';
@@ -91,15 +91,30 @@ export interface NatsConsumerHandle {
   done: Promise<NatsConsumerCounters>;
 }
 
+/** One message as the main thread sees it; its outcome is decided here and carried out by the fetcher. */
+interface Delivery {
+  subject: string;
+  seq: number;
+  deliveryCount: number;
+  text: string;
+  /** -1: acknowledge; otherwise redeliver after this many ms. Unset when the batch is settled: redeliver. */
+  outcome?: number;
+}
+
+interface Batch {
+  id: number;
+  deliveries: Delivery[];
+}
+
 interface Decoded {
-  msg: JsMsg;
+  delivery: Delivery;
   event?: Record<string, unknown>;
   /** Why the body is not an event, when it is not a JSON object. */
   invalid?: string;
 }
 
 interface Unstorable {
-  msg: JsMsg;
+  delivery: Delivery;
   code: 'invalid_envelope' | 'processing_failed';
   reason: string;
   /** The event it carried, if it parsed; for the quarantine's source and id. */
@@ -109,13 +124,110 @@ interface Unstorable {
 interface Run {
   db: Db;
   logger: Logger;
-  nc: NatsConnection;
-  consumer: Consumer;
+  fetcher: Fetcher;
   batchId: string;
   batchSize: number;
   ackWaitMs: number;
   counters: NatsConsumerCounters;
   signal: AbortSignal | undefined;
+}
+
+/**
+ * The main thread's end of the fetcher worker (nats-fetcher.ts): one fetch at a time, batches settled by message
+ * (one post per batch, whatever its size).
+ */
+class Fetcher {
+  private readonly worker: Worker;
+  private pending: { resolve: (batch: Batch) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private readonly closed: Promise<void>;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+    this.closed = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (report: FetcherReport) => this.receive(report));
+    worker.on('error', (error) => this.fail(error));
+    worker.once('exit', () => this.fail(new AppError('unavailable', 'The NATS fetcher stopped')));
+  }
+
+  static async start(options: FetcherOptions): Promise<Fetcher> {
+    const worker = new Worker(new URL('./nats-fetcher.ts', import.meta.url), { workerData: options });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (report: FetcherReport) => {
+        if (report.type === 'ready') resolve();
+        else if (report.type === 'failed')
+          reject(new AppError('unavailable', `Cannot consume from NATS: ${report.message}`));
+      };
+      worker.once('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new AppError('unavailable', `The NATS fetcher exited (${code})`)));
+    });
+    return new Fetcher(worker);
+  }
+
+  /** The next batch (possibly empty when the fetch expired or was stopped). */
+  fetch(): Promise<Batch> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.send({ type: 'fetch' });
+    });
+  }
+
+  /** Ends a fetch in progress now, with what it has, instead of when it expires. */
+  stopFetching(): void {
+    this.send({ type: 'stop-fetch' });
+  }
+
+  working(batch: Batch): void {
+    this.send({ type: 'working', batch: batch.id });
+  }
+
+  settle(batch: Batch): void {
+    this.send({
+      type: 'settle',
+      batch: batch.id,
+      outcomes: batch.deliveries.map((d) => d.outcome ?? backoffMs(d)),
+    });
+  }
+
+  get broken(): Error | undefined {
+    return this.failure;
+  }
+
+  async close(): Promise<void> {
+    this.send({ type: 'close' });
+    await this.closed;
+  }
+
+  private send(request: FetcherRequest): void {
+    if (!this.failure) this.worker.postMessage(request);
+  }
+
+  private receive(report: FetcherReport): void {
+    const pending = this.pending;
+    if (report.type === 'batch') {
+      this.pending = undefined;
+      pending?.resolve({
+        id: report.batch,
+        deliveries: report.texts.map((text, i) => ({
+          text,
+          subject: report.subjects[i]!,
+          seq: report.seqs[i]!,
+          deliveryCount: report.deliveryCounts[i]!,
+        })),
+      });
+    } else if (report.type === 'fetch-failed') {
+      this.pending = undefined;
+      pending?.reject(new AppError('unavailable', `Fetching from NATS failed: ${report.message}`));
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.pending?.reject(error);
+    this.pending = undefined;
+  }
 }
 
 /**
@@ -138,36 +250,54 @@ export async function runNatsConsumer(options: NatsConsumerOptions): Promise<Nat
     const jsm = await nc.jetstreamManager();
     await ensureStream(jsm, stream, options.subjects ?? DEFAULT_NATS_SUBJECTS, options.createStream ?? true);
     const info = await ensureDurableConsumer(jsm, stream, durable, options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
-    const consumer = await nc.jetstream().consumers.get(stream, durable);
-    const batchId = await openBatch(
-      db,
-      { channel: 'nats', description: `NATS stream ${stream}, durable consumer ${durable}` },
-      `nats:${stream}`,
-    );
-    const counters = {
-      received: 0,
-      stored: 0,
-      duplicate: 0,
-      quarantined: 0,
-      redelivered: 0,
-      failedBatches: 0,
-    };
-    // The durable may predate this process with another ack wait; the keep-alive follows the real one.
-    const ackWaitMs = (info.config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1_000_000;
-    run = { db, logger, nc, consumer, batchId, batchSize, ackWaitMs, counters, signal: options.signal };
-  } catch (error) {
+    const fetcher = await Fetcher.start({
+      servers: serverList(options.servers),
+      name: `funnelgate ingest ${durable}`,
+      stream,
+      durable,
+      batchSize,
+      fetchExpiresMs: FETCH_EXPIRES_MS,
+    });
+    try {
+      const batchId = await openBatch(
+        db,
+        { channel: 'nats', description: `NATS stream ${stream}, durable consumer ${durable}` },
+        `nats:${stream}`,
+      );
+      const counters = {
+        received: 0,
+        stored: 0,
+        duplicate: 0,
+        quarantined: 0,
+        redelivered: 0,
+        failedBatches: 0,
+      };
+      // The durable may predate this process with another ack wait; the keep-alive follows the real one.
+      const ackWaitMs = (info.config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1_000_000;
+      run = { db, logger, fetcher, batchId, batchSize, ackWaitMs, counters, signal: options.signal };
+    } catch (error) {
+      await fetcher.close();
+      throw error;
+    }
+  } finally {
+    // Setting up is all this connection is for; fetching and acknowledging have the fetcher's own.
     await nc.close();
-    throw error;
   }
   logger.info({ stream, durable, batchId: run.batchId, batchSize }, 'consuming CloudEvents from NATS');
   const done = consumeUntilAborted(run, options.summaryIntervalMs ?? 30_000).finally(() =>
-    nc.drain().catch((error: unknown) => logger.warn({ err: error }, 'could not drain the NATS connection')),
+    run.fetcher
+      .close()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not close the NATS connection')),
   );
   return { batchId: run.batchId, counters: run.counters, done };
 }
 
+function serverList(servers: string | string[]): string[] {
+  return (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
 export async function connectNats(servers: string | string[], name: string): Promise<NatsConnection> {
-  const list = (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim()).filter(Boolean);
+  const list = serverList(servers);
   try {
     // A long-running consumer rides out NATS restarts instead of giving up after a few attempts.
     return await connect({ servers: list, name, maxReconnectAttempts: -1 });
@@ -276,13 +406,17 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
     run.logger.info(progress(run.counters, started), 'nats ingest progress');
   }, summaryIntervalMs);
   summary.unref();
+  // A stop ends the wait for more messages at once rather than when the fetch expires; what arrived so far is
+  // still stored and acknowledged.
+  const stopFetching = () => run.fetcher.stopFetching();
+  run.signal?.addEventListener('abort', stopFetching, { once: true });
   let consecutiveFailures = 0;
   // Batches being stored at once: two writers keep the database busy while the next batch is fetched. Each batch
   // is acknowledged when its own transaction has committed.
   const inFlight = new Set<Promise<void>>();
   try {
     while (!run.signal?.aborted) {
-      if (run.nc.isClosed()) throw new AppError('unavailable', 'The NATS connection was closed');
+      if (run.fetcher.broken) throw run.fetcher.broken;
       if (consecutiveFailures > 0) {
         // The database is struggling: let what is in flight finish, then back off before fetching more.
         await Promise.all(inFlight);
@@ -291,19 +425,20 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
           if (run.signal?.aborted) break;
         }
       }
-      let messages: JsMsg[];
+      let batch: Batch;
       try {
-        messages = await fetchBatch(run);
+        batch = await run.fetcher.fetch();
       } catch (error) {
+        if (run.fetcher.broken) throw error;
         run.logger.warn({ err: error }, 'fetching from NATS failed; trying again');
         await pause(1000, run.signal);
         continue;
       }
-      if (messages.length === 0) continue;
+      if (batch.deliveries.length === 0) continue;
       // The next batch is fetched while both writers are busy, so it is ready the moment one of them is free.
       while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
       // Finished even when the signal arrives meanwhile: these messages are ours until acknowledged.
-      const settling: Promise<void> = settle(run, messages)
+      const settling: Promise<void> = settle(run, batch)
         .then((ok) => {
           consecutiveFailures = ok ? 0 : consecutiveFailures + 1;
         })
@@ -312,6 +447,7 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
     }
     await Promise.all(inFlight);
   } finally {
+    run.signal?.removeEventListener('abort', stopFetching);
     await Promise.allSettled(inFlight);
     clearInterval(summary);
   }
@@ -319,55 +455,41 @@ async function consumeUntilAborted(run: Run, summaryIntervalMs: number): Promise
   return { ...run.counters };
 }
 
-async function fetchBatch(run: Run): Promise<JsMsg[]> {
-  const iterator = await run.consumer.fetch({ max_messages: run.batchSize, expires: FETCH_EXPIRES_MS });
-  // A stop ends the wait for more messages at once rather than when the fetch expires; what arrived so far is
-  // still stored and acknowledged, and anything delivered after the stop is redelivered once its ack wait ends.
-  const stop = () => iterator.stop();
-  run.signal?.addEventListener('abort', stop, { once: true });
-  const messages: JsMsg[] = [];
-  try {
-    for await (const msg of iterator) messages.push(msg);
-  } finally {
-    run.signal?.removeEventListener('abort', stop);
-  }
-  return messages;
-}
-
 /**
  * Stores one fetch and acknowledges it, or hands it back for redelivery. Returns false when the failure looks
  * like the database's rather than the content's, so the caller backs off.
  */
-async function settle(run: Run, messages: JsMsg[]): Promise<boolean> {
-  run.counters.received += messages.length;
-  run.counters.redelivered += messages.filter((m) => m.redelivered).length;
-  const decoded = messages.map(decode);
+async function settle(run: Run, batch: Batch): Promise<boolean> {
+  const deliveries = batch.deliveries;
+  run.counters.received += deliveries.length;
+  run.counters.redelivered += deliveries.filter((d) => d.deliveryCount > 1).length;
   // Tell JetStream we are still at it, so a slow transaction does not make it redeliver to someone else.
-  const keepAlive = setInterval(
-    () => messages.forEach((m) => m.working()),
-    Math.max(1000, run.ackWaitMs / 3),
-  );
+  const keepAlive = setInterval(() => run.fetcher.working(batch), Math.max(1000, run.ackWaitMs / 3));
   try {
-    await store(run, decoded);
-    messages.forEach((m) => m.ack());
-    return true;
-  } catch (error) {
-    run.counters.failedBatches += 1;
-    const contentAtFault = isDataError(error);
-    run.logger.error(
-      { err: error, messages: messages.length, retryingOneByOne: contentAtFault },
-      contentAtFault
-        ? 'a message in this batch cannot be stored; storing the batch one message at a time'
-        : 'storing events from NATS failed; they will be redelivered',
-    );
-    if (!contentAtFault) {
-      messages.forEach(nakWithBackoff);
-      return false;
+    const decoded = deliveries.map(decode);
+    try {
+      await store(run, decoded);
+      for (const d of deliveries) ack(d);
+      return true;
+    } catch (error) {
+      run.counters.failedBatches += 1;
+      const contentAtFault = isDataError(error);
+      run.logger.error(
+        { err: error, messages: deliveries.length, retryingOneByOne: contentAtFault },
+        contentAtFault
+          ? 'a message in this batch cannot be stored; storing the batch one message at a time'
+          : 'storing events from NATS failed; they will be redelivered',
+      );
+      if (!contentAtFault) {
+        for (const d of deliveries) nakWithBackoff(d);
+        return false;
+      }
+      for (const item of decoded) await settleAlone(run, item);
+      return true;
     }
-    for (const item of decoded) await settleAlone(run, item);
-    return true;
   } finally {
     clearInterval(keepAlive);
+    run.fetcher.settle(batch);
   }
 }
 
@@ -375,26 +497,26 @@ async function settle(run: Run, messages: JsMsg[]): Promise<boolean> {
 async function settleAlone(run: Run, item: Decoded): Promise<void> {
   try {
     await store(run, [item]);
-    item.msg.ack();
+    ack(item.delivery);
     return;
   } catch (error) {
     if (!isDataError(error)) {
-      nakWithBackoff(item.msg);
+      nakWithBackoff(item.delivery);
       return;
     }
     try {
       const reason = `could not be stored: ${(error as Error).message}`;
       await quarantineMessages(run, [
-        { msg: item.msg, code: 'processing_failed', reason, event: item.event },
+        { delivery: item.delivery, code: 'processing_failed', reason, event: item.event },
       ]);
       run.counters.quarantined += 1;
-      item.msg.ack();
+      ack(item.delivery);
     } catch (quarantineError) {
       run.logger.error(
-        { err: quarantineError, streamSequence: item.msg.seq },
+        { err: quarantineError, streamSequence: item.delivery.seq },
         'could not quarantine a message',
       );
-      nakWithBackoff(item.msg);
+      nakWithBackoff(item.delivery);
     }
   }
 }
@@ -411,7 +533,7 @@ function isDataError(error: unknown): boolean {
 async function store(run: Run, items: Decoded[]): Promise<void> {
   const events = items.flatMap((item) => (item.event ? [item.event] : []));
   const invalid = items.flatMap((item): Unstorable[] =>
-    item.invalid ? [{ msg: item.msg, code: 'invalid_envelope', reason: item.invalid }] : [],
+    item.invalid ? [{ delivery: item.delivery, code: 'invalid_envelope', reason: item.invalid }] : [],
   );
   const report = events.length
     ? await ingestCloudEvents(run.db, events, { channel: 'nats', batchId: run.batchId })
@@ -425,7 +547,7 @@ async function store(run: Run, items: Decoded[]): Promise<void> {
 /** Messages that cannot be events, kept whole as text with the reason and counted on the run's batch. */
 async function quarantineMessages(run: Run, items: Unstorable[]): Promise<void> {
   await run.db.transaction().execute(async (trx) => {
-    for (const { msg, code, reason, event } of items) {
+    for (const { delivery, code, reason, event } of items) {
       await quarantineRecord(trx, {
         batchId: run.batchId,
         channel: 'nats',
@@ -433,9 +555,9 @@ async function quarantineMessages(run: Run, items: Unstorable[]): Promise<void> 
         sourceEventId: typeof event?.['id'] === 'string' ? event['id'] : null,
         recordNumber: null,
         code,
-        reason: `NATS message on ${msg.subject} (stream sequence ${msg.seq}): ${reason}`,
+        reason: `NATS message on ${delivery.subject} (stream sequence ${delivery.seq}): ${reason}`,
         errors: [{ field: '(message)', message: reason }],
-        raw: bodyText(msg),
+        raw: delivery.text,
         mappingVersion: null,
       });
     }
@@ -447,30 +569,31 @@ async function quarantineMessages(run: Run, items: Unstorable[]): Promise<void> 
   });
 }
 
-function decode(msg: JsMsg): Decoded {
-  const text = bodyText(msg);
+function decode(delivery: Delivery): Decoded {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(delivery.text);
   } catch (error) {
-    return { msg, invalid: `the body is not JSON (${(error as Error).message})` };
+    return { delivery, invalid: `the body is not JSON (${(error as Error).message})` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
-    return { msg, invalid: `the body is ${what}; send one CloudEvent (a JSON object) per message` };
+    return { delivery, invalid: `the body is ${what}; send one CloudEvent (a JSON object) per message` };
   }
-  return { msg, event: value as Record<string, unknown> };
+  return { delivery, event: value as Record<string, unknown> };
 }
 
-/** The body as text; NUL characters cannot be stored in PostgreSQL, so they are replaced. */
-const utf8 = new TextDecoder();
-
-function bodyText(msg: JsMsg): string {
-  return utf8.decode(msg.data).replaceAll('\u0000', '\uFFFD');
+function ack(delivery: Delivery): void {
+  delivery.outcome = -1;
 }
 
-function nakWithBackoff(msg: JsMsg): void {
-  msg.nak(Math.min(60_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
+function nakWithBackoff(delivery: Delivery): void {
+  delivery.outcome = backoffMs(delivery);
+}
+
+/** Redelivery waits longer each time a message fails: 1 s, 2 s, 4 s ... up to a minute. */
+function backoffMs(delivery: Delivery): number {
+  return Math.min(60_000, 1000 * 2 ** (delivery.deliveryCount - 1));
 }
 
 function progress(counters: NatsConsumerCounters, started: number) {
