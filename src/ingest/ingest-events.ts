@@ -11,7 +11,13 @@ import { copyField, copyTextArray } from '../db/copy-text.ts';
 import { transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { cloudEventSchema, EVENT_CATALOGUE, isKnownEventType, type EventType } from './catalogue.ts';
+import {
+  cloudEventSchema,
+  EVENT_CATALOGUE,
+  isCloudEvent,
+  isKnownEventType,
+  type EventType,
+} from './catalogue.ts';
 import { accountIdentity, contactIdentity, type AccountRef, type ContactRef } from './identity-keys.ts';
 import { normalizeTimestamp } from './normalize.ts';
 import { createFieldWriter, fieldStamp, settledEarliest, type FieldWriter } from './field-writer.ts';
@@ -245,7 +251,9 @@ function prepare(
   index: number,
   sources: Sources,
 ): Prepared | { code: QuarantineReason; reason: string; errors: unknown[]; source?: string; id?: string } {
-  const envelope = cloudEventSchema.safeParse(raw);
+  const envelope = isCloudEvent(raw)
+    ? ({ success: true, data: raw } as const)
+    : cloudEventSchema.safeParse(raw);
   const loose = (raw ?? {}) as { source?: unknown; id?: unknown };
   const source = typeof loose.source === 'string' ? loose.source : undefined;
   const id = typeof loose.id === 'string' ? loose.id : undefined;
