@@ -113,7 +113,8 @@ export async function ingestCloudEvents(
   events: unknown[],
   options: IngestOptions,
 ): Promise<IngestReport> {
-  const batchId = options.batchId ?? (await openBatch(db, options, firstSource(events)));
+  // A call without a batch opens one in the transaction of its first chunk: one commit per request, not two.
+  let batchId = options.batchId;
   const results: IngestResult[] = new Array(events.length);
   const sources: Sources = new Map();
   const prepared: Prepared[] = [];
@@ -140,13 +141,14 @@ export async function ingestCloudEvents(
     const chunkRejected = start === 0 ? rejected : [];
     // Shared hold of the identity-merge lock first; exclusive if the chunk turns out to need a merge.
     let mergesExclusive = false;
-    const committed = await withDeadlockRetry(() =>
+    const { fast: committed, batch: chunkBatch } = await withDeadlockRetry(() =>
       transactionWithConnection(db, async (trx, connection) => {
+        const batch = batchId ?? (await openBatch(trx, options, firstSource(events)));
         const caches = newCaches(committedKeys(db), mergesExclusive);
         let fast: Caches | null = caches;
         await sql`savepoint ingest_chunk`.execute(trx);
         try {
-          for (const result of await storeChunk(trx, connection, chunk, batchId, options, caches))
+          for (const result of await storeChunk(trx, connection, chunk, batch, options, caches))
             results[result.index] = result;
           await sql`release savepoint ingest_chunk`.execute(trx);
         } catch (error) {
@@ -157,14 +159,14 @@ export async function ingestCloudEvents(
           await sql`rollback to savepoint ingest_chunk`.execute(trx);
           const slow = newCaches(committedKeys(db), mergesExclusive);
           for (const event of chunk)
-            results[event.index] = await storeOne(trx, event, batchId, options, slow);
+            results[event.index] = await storeOne(trx, event, batch, options, slow);
         }
         for (const bad of chunkRejected) {
           const id =
             options.onReject === 'report'
               ? undefined
               : await quarantineRecord(trx, {
-                  batchId,
+                  batchId: batch,
                   channel: options.channel,
                   source: bad.source ?? null,
                   sourceEventId: bad.id ?? null,
@@ -197,20 +199,22 @@ export async function ingestCloudEvents(
             quarantined: sql`quarantined + ${counts.quarantined}`,
             finished_at: new Date(),
           })
-          .where('id', '=', batchId)
+          .where('id', '=', batch)
           .execute();
-        return fast;
+        return { fast, batch };
       }).catch((error: unknown) => {
         if (error instanceof MergeNeedsExclusiveLock) mergesExclusive = true;
         throw error;
       }),
     );
+    batchId = chunkBatch;
     // What the chunk read and wrote may be remembered now (not after the one-by-one path, which replaced them).
     if (committed) {
       committed.writer.committed();
       committed.identities.committed?.add(committed.identities);
     }
   }
+  batchId ??= await openBatch(db, options, firstSource(events));
   const counts = countStatuses(results);
   return { batch_id: batchId, ...counts, results };
 }
