@@ -158,8 +158,7 @@ export async function ingestCloudEvents(
           // quarantined and every other event is stored whole.
           await sql`rollback to savepoint ingest_chunk`.execute(trx);
           const slow = newCaches(committedKeys(db), mergesExclusive);
-          for (const event of chunk)
-            results[event.index] = await storeOne(trx, event, batch, options, slow);
+          for (const event of chunk) results[event.index] = await storeOne(trx, event, batch, options, slow);
         }
         for (const bad of chunkRejected) {
           const id =
