@@ -226,6 +226,8 @@ export function isCloudEvent(value: unknown): value is CloudEvent {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const event = value as Record<string, unknown>;
   return (
+    // The schema wants the data key present (its value may be anything, even undefined).
+    'data' in event &&
     event['specversion'] === '1.0' &&
     textOf(event['id'], 1, 500) &&
     textOf(event['source'], 1, 500) &&
