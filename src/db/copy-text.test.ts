@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyField, copyTextArray } from './copy-text.ts';
+import { copyField, copyRow, copyTextArray } from './copy-text.ts';
 
 describe('COPY text format', () => {
   it('escapes what the format gives a meaning to, and nothing else', () => {
@@ -23,5 +23,9 @@ describe('COPY text format', () => {
 
   it('escapes array elements with tabs or newlines for the field as well', () => {
     expect(copyTextArray(['a\tb', 'c\nd'])).toBe('{"a\\tb","c\\nd"}');
+  });
+
+  it('joins a row with tabs and ends it with a newline', () => {
+    expect(copyRow(['1', '\\N', 'x'])).toBe('1\t\\N\tx\n');
   });
 });

@@ -20,3 +20,7 @@ export function copyTextArray(values: readonly string[]): string {
   }
   return copyField(`${array}}`);
 }
+
+export function copyRow(fields: readonly string[]): string {
+  return `${fields.join('\t')}\n`;
+}

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyField, copyTextArray } from '../db/copy-text.ts';
+import { copyField, copyRow, copyTextArray } from '../db/copy-text.ts';
 import { transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
@@ -813,17 +813,26 @@ async function copyEvents(
   const ids = idList.rows[0]!.ids.split(',');
   const batch = copyField(batchId);
   const mapping = copyField(mappingVersion);
-  // The columns of the COPY statement below, in order; one template per row rather than an array joined.
   let text = '';
   for (let i = 0; i < attributed.length; i++) {
     const { event, attribution } = attributed[i]!;
-    text += `${ids[i]}\t${copyField(event.source)}\t${copyField(event.id)}\t${copyField(event.type)}\t${
-      event.known !== null ? 't' : 'f'
-    }\t${event.occurredIso}\t${copyField(event.subject)}\t${copyField(JSON.stringify(event.raw))}\t${batch}\t${mapping}\t${copyTextArray(
-      event.contactKeys,
-    )}\t${copyTextArray(event.accountKeys)}\t${copyField(attribution.contactId)}\t${copyField(
-      attribution.accountId,
-    )}\t${copyField(attribution.opportunityId)}\n`;
+    text += copyRow([
+      ids[i]!,
+      copyField(event.source),
+      copyField(event.id),
+      copyField(event.type),
+      event.known !== null ? 't' : 'f',
+      event.occurredIso,
+      copyField(event.subject),
+      copyField(JSON.stringify(event.raw)),
+      batch,
+      mapping,
+      copyTextArray(event.contactKeys),
+      copyTextArray(event.accountKeys),
+      copyField(attribution.contactId),
+      copyField(attribution.accountId),
+      copyField(attribution.opportunityId),
+    ]);
   }
   try {
     await pipeline(
