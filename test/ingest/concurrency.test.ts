@@ -174,4 +174,82 @@ describe('concurrent ingestion', () => {
     expect(Number(twins.rows[0]!.n)).toBe(300);
     await expectNoDanglingEventReferences(db);
   });
+
+  it('stores one call in concurrent chunks: first copy of a repeated id wins, counts and order hold', async () => {
+    const at = (second: number) => new Date(Date.UTC(2026, 5, 1, 0, 0, second)).toISOString();
+    // The first half brings 350 new people (slow: each is created), the second half is activity of people
+    // already known (quick), so the second half's chunk would commit first if the two raced for an id.
+    const email = (i: number) =>
+      i < 350 ? `split${i}@split${i % 4}.com` : `known${i % 90}@split${i % 4}.com`;
+    const events: Record<string, unknown>[] = Array.from({ length: 700 }, (_, i) => ({
+      specversion: '1.0',
+      id: `split-${i}`,
+      source: 'crm',
+      type: 'email.opened',
+      time: at(i),
+      data: { contact: { email: email(i) } },
+    }));
+    await ingestCloudEvents(
+      db,
+      Array.from({ length: 90 }, (_, k) => ({ ...events[350 + k]!, id: `known-${k}` })),
+      { channel: 'http' },
+    );
+    // Stored before the call: a duplicate. Repeated within the call, first in the first half and again in
+    // the second (the two halves are stored at once): the first copy is stored, the second is a duplicate.
+    await ingestCloudEvents(db, [events[5]!], { channel: 'http' });
+    events[650] = { ...events[340]!, data: { contact: { email: 'known1@split1.com' } } };
+    events[300] = { ...events[300]!, time: 'not a time' };
+    // Hold the first half back until the second has committed: the first half creates split0@split0.com, and an
+    // uncommitted contact with that email makes its insert wait. Had the two halves raced for the repeated id,
+    // the second half's copy would now be stored.
+    const blocker = await database.pool.connect();
+    await blocker.query('begin');
+    await blocker.query(`insert into contacts (id, email) values (gen_random_uuid(), 'split0@split0.com')`);
+    const call = ingestCloudEvents(db, events, { channel: 'http', concurrency: 2 });
+    for (let waited = 0; ; waited += 20) {
+      const second = await sql<{ n: string }>`
+        select count(*) as n from events
+        where source_event_id like 'split-%' and payload #>> '{data,contact,email}' like 'known%'`.execute(
+        db,
+      );
+      if (Number(second.rows[0]!.n) >= 349 || waited > 10_000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await blocker.query('rollback');
+    blocker.release();
+    const report = await call;
+    expect(report.results.map((r) => r.index)).toEqual(events.map((_, i) => i));
+    expect(report.results[5]!.status).toBe('duplicate');
+    expect(report.results[300]).toMatchObject({ status: 'quarantined', reason_code: 'invalid_time' });
+    expect(report.results[340]!.status).toBe('accepted');
+    expect(report.results[650]).toMatchObject({
+      status: 'duplicate',
+      event_id: report.results[340]!.event_id,
+    });
+    expect({
+      accepted: report.accepted,
+      duplicate: report.duplicate,
+      quarantined: report.quarantined,
+    }).toEqual({
+      accepted: 697,
+      duplicate: 2,
+      quarantined: 1,
+    });
+    const batch = await db
+      .selectFrom('ingest_batches')
+      .select(['accepted', 'duplicate', 'quarantined'])
+      .where('id', '=', report.batch_id)
+      .executeTakeFirstOrThrow();
+    expect(batch).toEqual({ accepted: 697, duplicate: 2, quarantined: 1 });
+    const stored = await sql<{ payload: { data: { contact: { email: string } } } }>`
+      select payload from events where source = 'crm' and source_event_id = 'split-340'`.execute(db);
+    expect(stored.rows.map((r) => r.payload.data.contact.email)).toEqual(['split340@split0.com']);
+    const people = await sql<{ n: string }>`
+      select count(*) as n from contacts where email like 'split%' and merged_into_id is null`.execute(db);
+    expect(Number(people.rows[0]!.n)).toBe(349);
+    const accounts = await sql<{ n: string }>`
+      select count(*) as n from accounts where domain like 'split%' and merged_into_id is null`.execute(db);
+    expect(Number(accounts.rows[0]!.n)).toBe(4);
+    await expectNoDanglingEventReferences(db);
+  });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestReportSchema } from '../../src/http/routes/events.routes.ts';
 import { ensureSource, rotateWebhookSecret } from '../../src/ingest/sources.ts';
 import { signWebhook } from '../../src/ingest/webhook-signature.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -75,6 +76,8 @@ describe('POST /v1/events', () => {
     ];
     const response = await post(batch);
     expect(response.status).toBe(200);
+    // The answer is written without a check on the way out (for speed); it must still be what the schema says.
+    expect(ingestReportSchema.strict().safeParse(response.body).error).toBeUndefined();
     const statuses = response.body.results.map((r: any) => [r.status, r.reason_code]);
     expect(statuses).toEqual([
       ['accepted', undefined],

@@ -46,6 +46,14 @@ const storedEventSchema = z.object({
   mapping_version: z.string().nullable(),
 });
 
+/**
+ * A request's chunks stored two at a time (a request of 500 events or more is split in two): a client that
+ * waits for each answer before sending its next batch otherwise leaves PostgreSQL idle while its request is
+ * read, parsed and answered. HTTP benchmark, 1,000 events per request, 2 clients: faster in each of 4 paired
+ * runs, by 6 % on average.
+ */
+const INGEST_CONCURRENCY = 2;
+
 const CLOUDEVENT = 'application/cloudevents+json';
 const CLOUDEVENT_BATCH = 'application/cloudevents-batch+json';
 
@@ -64,6 +72,10 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
     {
       config: { access: 'ingest' },
       bodyLimit: config.batchBodyLimitBytes,
+      // The report is built by ingestCloudEvents, typed as the schema says; checking its thousands of results
+      // again on the way out cost about 5 % of the request's time on the main thread. The schema still
+      // documents the answer (OpenAPI) and the route tests hold the report to it.
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         tags: ['ingest'],
         summary:
@@ -99,7 +111,11 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
         events = Array.isArray(body) ? body : [body];
       }
       assertBatchSize(events.length, config.maxBatchEvents);
-      return ingestCloudEvents(db, events, { channel: 'http', createdBy: principalOf(request).userId });
+      return ingestCloudEvents(db, events, {
+        channel: 'http',
+        createdBy: principalOf(request).userId,
+        concurrency: INGEST_CONCURRENCY,
+      });
     },
   );
 
