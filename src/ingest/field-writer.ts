@@ -213,13 +213,15 @@ export function createFieldWriter(): FieldWriter {
         }
         if (updates.length === 0) continue;
         const names = [...columns];
-        // One statement for all rows: each row's patch overrides its current values, column by column.
+        // One statement for all rows: each row's patch overrides its current values, column by column. The ids
+        // again as an array give the planner an index condition: joined only on the set's ids, it hashed the whole
+        // table for a few dozen rows (3x slower on 5,000 contacts, and worse as the table grows).
         await sql`update ${sql.table(table)} as t
                   set (${sql.join(names.map((c) => sql.ref(c)))}) =
                       (select ${sql.join(names.map((c) => sql.ref(`r.${c}`)))} from jsonb_populate_record(t, x.patch) as r),
                       field_times = x.times, updated_at = now()
                   from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, patch jsonb, times jsonb)
-                  where t.id = x.id`.execute(trx);
+                  where t.id = x.id and t.id = any(${updates.map((u) => u.id)}::uuid[])`.execute(trx);
       }
     },
   };
