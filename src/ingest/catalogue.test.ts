@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cloudEventSchema, isCloudEvent } from './catalogue.ts';
+import {
+  checkedDataOf,
+  cloudEventSchema,
+  EVENT_CATALOGUE,
+  isCloudEvent,
+  rememberCheckedData,
+} from './catalogue.ts';
 
 const valid = {
   specversion: '1.0',
@@ -91,5 +97,17 @@ describe('isCloudEvent', () => {
       fc.property(envelope, (value) => isCloudEvent(value) === cloudEventSchema.safeParse(value).success),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('data checked by its maker', () => {
+  it('is trusted for that very object and type only', () => {
+    const data = { contact: { email: 'a@acme.com' } };
+    const parsed = EVENT_CATALOGUE['email.opened'].parse(data);
+    rememberCheckedData('email.opened', data, parsed);
+    expect(checkedDataOf('email.opened', data)).toBe(parsed);
+    expect(checkedDataOf('email.clicked', data)).toBeUndefined();
+    expect(checkedDataOf('email.opened', { ...data })).toBeUndefined();
+    expect(checkedDataOf('email.opened', null)).toBeUndefined();
   });
 });

@@ -214,6 +214,25 @@ export const cloudEventSchema = z
 
 export type CloudEvent = z.infer<typeof cloudEventSchema>;
 
+/**
+ * Event data already checked against its type's catalogue schema by whoever made it, with the schema's output:
+ * the CSV mapping checks each row as it maps it (to name the columns behind a problem), and ingestion then uses
+ * that result instead of checking the same data a second time (about a microsecond a row). Keyed by the data
+ * object itself, so only that very object counts, and weakly, so nothing is kept alive by it.
+ */
+const checkedData = new WeakMap<object, { type: string; parsed: unknown }>();
+
+export function rememberCheckedData(type: EventType, data: object, parsed: unknown): void {
+  checkedData.set(data, { type, parsed });
+}
+
+/** The schema's output for data checked as `type` (see rememberCheckedData), or undefined. */
+export function checkedDataOf(type: string, data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const checked = checkedData.get(data);
+  return checked?.type === type ? checked.parsed : undefined;
+}
+
 const textOf = (value: unknown, min: number, max: number) =>
   typeof value === 'string' && value.length >= min && value.length <= max;
 const optionalTextOf = (value: unknown, max: number) => value === undefined || textOf(value, 0, max);

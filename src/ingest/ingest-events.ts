@@ -13,6 +13,7 @@ import { transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import {
+  checkedDataOf,
   cloudEventSchema,
   EVENT_CATALOGUE,
   isCloudEvent,
@@ -418,7 +419,12 @@ function prepare(
   let data: unknown;
   let known: EventType | null = null;
   if (isKnownEventType(event.type)) {
-    const parsed = EVENT_CATALOGUE[event.type].safeParse(event.data);
+    // Data its maker checked already (a CSV row as it was mapped) is not checked again.
+    const checked = checkedDataOf(event.type, event.data);
+    const parsed =
+      checked !== undefined
+        ? ({ success: true, data: checked } as const)
+        : EVENT_CATALOGUE[event.type].safeParse(event.data);
     if (!parsed.success) {
       const errors = parsed.error.issues.map((i) => ({
         field: ['data', ...i.path].join('.'),

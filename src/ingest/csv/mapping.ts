@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import {
   EVENT_CATALOGUE,
+  rememberCheckedData,
   EVENT_TYPES,
   isKnownEventType,
   type CloudEvent,
@@ -590,6 +591,8 @@ function matchesAny(value: string, candidates: (string | number | boolean)[]): b
 /** The catalogue's schema and the identity rule, with each problem traced back to the columns behind it. */
 function validateData(mapping: Mapping, type: EventType, data: unknown, prefix?: string): RowError[] {
   const parsed = EVENT_CATALOGUE[type].safeParse(data);
+  if (parsed.success && typeof data === 'object' && data !== null)
+    rememberCheckedData(type, data, parsed.data);
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const path = issue.path.map(String).join('.');
