@@ -105,11 +105,13 @@ export function createIdentityCache(committed?: CommittedKeys, mergesExclusive =
 export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
   if (cache.pendingKeys.length === 0) return;
   const rows = cache.pendingKeys.splice(0);
-  await trx
-    .insertInto('identity_keys')
-    .values(rows)
-    .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())
-    .execute();
+  // Three array parameters rather than three per key: a chunk of new people brings thousands of keys, and a
+  // VALUES list of that many parameters cost more to build, send and parse than to insert.
+  await sql`
+    insert into identity_keys (kind, key, entity_id)
+    select * from unnest(${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.key)}::text[],
+                         ${rows.map((r) => r.entity_id)}::uuid[])
+    on conflict (kind, key) do nothing`.execute(trx);
 }
 
 /**
