@@ -1,4 +1,5 @@
 // Seconds after new events: features of the contacts they touched are recomputed and the contacts rescored.
+import type { CronItem } from 'graphile-worker';
 import { z } from 'zod';
 import { defineJob } from '../jobs/task-list.ts';
 import { scoreContacts } from '../models/score-contacts.ts';
@@ -7,6 +8,19 @@ import { enqueueGraphRefresh } from '../graph/graph.jobs.ts';
 import { enqueueAgentRun } from '../agents/agents.jobs.ts';
 
 const BATCH = 500;
+
+/**
+ * Ingestion wakes the refresh when it commits (at most about once a second per process, see
+ * wakeFeatureRefresh); this minute cron is the safety net for contacts marked by a process that stopped between
+ * its commit and its wake-up.
+ */
+export const FEATURES_REFRESH_CRON: CronItem = {
+  task: 'features.refresh',
+  match: '* * * * *',
+  identifier: 'features-refresh-sweep',
+  options: { backfillPeriod: 0 },
+  payload: {},
+};
 
 export const refreshFeaturesJob = defineJob({
   id: 'features.refresh',

@@ -282,17 +282,18 @@ async function storeChunkTransaction(
           reason: bad.reason,
         };
       }
-      return fast;
+      return { fast, marked: counts.accepted > 0 };
     }).catch((error: unknown) => {
       if (error instanceof MergeNeedsExclusiveLock) mergesExclusive = true;
       throw error;
     }),
   );
   // What the chunk read and wrote may be remembered now (not after the one-by-one path, which replaced them).
-  if (committed) {
-    committed.writer.committed();
-    committed.identities.committed?.add(committed.identities);
+  if (committed.fast) {
+    committed.fast.writer.committed();
+    committed.fast.identities.committed?.add(committed.fast.identities);
   }
+  if (committed.marked) await wakeFeatureRefresh(db);
 }
 
 /**
@@ -527,8 +528,9 @@ function newCaches(committed?: CommittedKeys, mergesExclusive = false): Caches {
 }
 
 /**
- * Contacts whose features changed: recorded in the same transaction as their events, and a refresh job
- * queued with them (throttled: one run at most every second, however many events arrive).
+ * Contacts whose features changed: recorded in the same transaction as their events. The refresh job is woken
+ * after the commit (wakeFeatureRefresh), not here: every chunk touching the job's one row would make concurrent
+ * chunks wait for each other's commits.
  */
 async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> {
   // Sorted, so two transactions marking overlapping sets take the rows' locks in the same order.
@@ -537,12 +539,40 @@ async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> 
   await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(
     trx,
   );
-  await enqueueJob(
-    trx,
-    'features.refresh',
-    {},
-    { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) },
-  );
+}
+
+/** Per database handle: when the refresh job this process last woke is due (its run_at, in ms). */
+const refreshDueAt = new WeakMap<Db, number>();
+/** Clocks of this process and the database may differ by this much before a wake-up could be skipped wrongly. */
+const CLOCK_SLACK_MS = 250;
+
+/**
+ * After a commit that marked contacts dirty: makes sure a refresh job starts after it (throttled: one run at most
+ * every second, however many events arrive), without writing the job's row when it need not: every chunk doing
+ * so would wait for the other chunks' commits. A job that has not started yet will see this commit's marks, so
+ * if this process woke one that is not due yet, or one is waiting to start, nothing is written. A process that
+ * stops between its commit and this call leaves its marks to the minute cron (FEATURES_REFRESH_CRON).
+ */
+async function wakeFeatureRefresh(db: Db): Promise<void> {
+  const due = refreshDueAt.get(db);
+  if (due !== undefined && Date.now() < due - CLOCK_SLACK_MS) return;
+  try {
+    const waiting = await sql`
+      select 1 from graphile_worker.jobs
+      where key = 'features.refresh' and locked_at is null and attempts < max_attempts limit 1`.execute(db);
+    if (waiting.rows.length > 0) return;
+    const job = await enqueueJob(
+      db,
+      'features.refresh',
+      {},
+      { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) },
+    );
+    refreshDueAt.set(db, job.runAt.getTime());
+  } catch {
+    // The events are committed: failing the call now would tell the sender they were not. The next commit
+    // tries again, and the minute cron refreshes the marked contacts meanwhile.
+    refreshDueAt.delete(db);
+  }
 }
 
 function currentEntity(cache: IdentityCache, names: string[]): string | undefined {
