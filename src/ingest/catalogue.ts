@@ -46,7 +46,7 @@ const contactAttributes = {
 
 const accountAttributes = {
   industry: optionalText(200),
-  employees: z.number().int().min(0).optional(),
+  employees: z.number().int().min(0).max(2_147_483_647).optional(),
   annual_revenue: money.optional(),
   region: optionalText(100),
   country: optionalText(100),

@@ -41,8 +41,7 @@ export async function quarantineRecord(
       reason_code: record.code,
       reason: record.reason,
       errors: JSON.stringify(record.errors),
-      // PostgreSQL cannot store NUL in text or jsonb; keep the record readable with U+FFFD in its place.
-      raw: JSON.stringify(record.raw === undefined ? null : record.raw).replace(/\\u0000/g, '\\ufffd'),
+      raw: JSON.stringify(storable(record.raw === undefined ? null : record.raw)),
       mapping_version: record.mappingVersion,
     })
     .returning('id')
@@ -98,4 +97,19 @@ export async function markQuarantine(
     .set({ status, resolved_at: new Date(), resolved_by: by, replay_event_id: replayEventId })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * A copy of a record that PostgreSQL can keep in jsonb: it refuses NUL characters and unpaired UTF-16 surrogates
+ * (which a broken client can send escaped in JSON), so they become U+FFFD and the rest stays readable. The
+ * record is quarantined either way; refusing to quarantine it would lose it.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\ufffd').toWellFormed();
+  if (Array.isArray(value)) return value.map(storable);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([key, v]) => [storable(key) as string, storable(v)]),
+    );
+  return value;
 }

@@ -111,6 +111,42 @@ describe('POST /v1/events', () => {
     expect(notArray.status).toBe(400);
   });
 
+  it('stores the rest of a batch whole when the database refuses one event, and quarantines that one', async () => {
+    // A lone surrogate passes every check before the database, which refuses it in JSON: the chunk is redone
+    // one event at a time, so only that event is quarantined.
+    const response = await post([
+      cloudEvent('email.sent', { contact: { email: 'before@acme.com' } }),
+      cloudEvent('web.page_viewed', {
+        contact: { email: 'broken@acme.com' },
+        url: 'https://acme.com/\ud800',
+      }),
+      cloudEvent('email.sent', { contact: { email: 'after@acme.com' } }),
+    ]);
+    expect(response.body.message).toBeUndefined();
+    expect(response.status).toBe(200);
+    expect(response.body.results.map((r: any) => [r.status, r.reason_code])).toEqual([
+      ['accepted', undefined],
+      ['quarantined', 'processing_failed'],
+      ['accepted', undefined],
+    ]);
+    const batchView = await server.request(`/v1/ingest/batches/${response.body.batch_id}`, {
+      token: await server.tokenFor('analyst'),
+    });
+    expect(batchView.body).toMatchObject({ accepted: 2, duplicate: 0, quarantined: 1 });
+    // Kept readable: the character the database refuses is replaced in the quarantined copy.
+    const record = await server.request(`/v1/quarantine/${response.body.results[1].quarantine_id}`, {
+      token: await server.tokenFor('analyst'),
+    });
+    expect(record.body.raw.data.url).toBe('https://acme.com/\ufffd');
+    const contacts = await database.db
+      .selectFrom('contacts')
+      .select('email')
+      .where('email', 'in', ['before@acme.com', 'broken@acme.com', 'after@acme.com'])
+      .orderBy('email')
+      .execute();
+    expect(contacts.map((c) => c.email)).toEqual(['after@acme.com', 'before@acme.com']);
+  });
+
   it('quarantines an event with a NUL character and stores the rest of the batch', async () => {
     const response = await post([
       cloudEvent('email.sent', { contact: { email: 'nul@acme.com' }, subject: 'bad\u0000byte' }),
