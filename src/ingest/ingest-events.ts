@@ -661,8 +661,16 @@ function settledAttribution(event: Prepared, identities: IdentityCache): Attribu
 
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`;
 
-/** The events already stored, by source and id: one index look-up per event, one statement per source. */
-async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, string>> {
+/**
+ * The events already stored, by source and id: one index look-up per event, one statement per source. With
+ * `reserveIds`, the first statement also takes that many ids from the events' sequence (for COPY, which returns
+ * none): one round trip fewer per chunk. Ids left unused (duplicates) are only gaps in the sequence.
+ */
+async function findStored(
+  trx: Db,
+  events: Prepared[],
+  reserveIds = 0,
+): Promise<{ stored: Map<string, string>; ids: string[] }> {
   const idsBySource = new Map<string, string[]>();
   for (const event of events) {
     const ids = idsBySource.get(event.source);
@@ -670,14 +678,24 @@ async function findStored(trx: Db, events: Prepared[]): Promise<Map<string, stri
     else idsBySource.set(event.source, [event.id]);
   }
   const stored = new Map<string, string>();
+  let reserved: string[] = [];
   for (const [source, ids] of idsBySource) {
-    const found = await sql<{ id: string; source_event_id: string }>`
-      select id, source_event_id from events where source = ${source} and source_event_id = any(${ids}::text[])`.execute(
+    // The identity column's sequence is events_id_seq (migration 0001), named so it is looked up once, not per
+    // id; all the ids in one text value ("12,13,14"): a thousand rows would cost more to read than to make.
+    const found = await sql<{ stored: [string, string][]; ids: string | null }>`
+      select coalesce((select json_agg(json_build_array(id::text, source_event_id)) from events
+                       where source = ${source} and source_event_id = any(${ids}::text[])), '[]') as stored,
+             case when ${reserveIds}::int > 0
+                  then array_to_string(array(select nextval('events_id_seq'::regclass)
+                                             from generate_series(1, ${reserveIds}::int)), ',') end as ids`.execute(
       trx,
     );
-    for (const row of found.rows) stored.set(keyOf(source, row.source_event_id), row.id);
+    const row = found.rows[0]!;
+    for (const [id, sourceEventId] of row.stored) stored.set(keyOf(source, sourceEventId), id);
+    if (row.ids) reserved = row.ids.split(',');
+    reserveIds = 0;
   }
-  return stored;
+  return { stored, ids: reserved };
 }
 
 /**
@@ -695,7 +713,7 @@ async function storeChunk(
   caches: Caches,
 ): Promise<IngestResult[]> {
   if (chunk.length === 0) return [];
-  const stored = await findStored(trx, chunk);
+  const { stored, ids: reservedIds } = await findStored(trx, chunk, connection ? chunk.length : 0);
   const fresh: Prepared[] = [];
   const seen = new Set<string>();
   for (const event of chunk) {
@@ -745,7 +763,8 @@ async function storeChunk(
   // ago, so a duplicate, reported below).
   let eventIds: (string | undefined)[];
   if (attributed.length === 0) eventIds = [];
-  else if (connection) eventIds = await copyEvents(trx, connection, attributed, batchId, mappingVersion);
+  else if (connection)
+    eventIds = await copyEvents(connection, attributed, reservedIds, batchId, mappingVersion);
   else {
     const inserted = await insertEvents(trx, attributed.map(eventRow), batchId, mappingVersion);
     const byKey = new Map(inserted.map((r) => [keyOf(r.source, r.source_event_id), r.id]));
@@ -786,7 +805,7 @@ async function storeChunk(
     (e) =>
       !results.has(e.index) && !stored.has(keyOf(e.source, e.id)) && !insertedIds.has(keyOf(e.source, e.id)),
   );
-  for (const [key, id] of await findStored(trx, late)) stored.set(key, id);
+  for (const [key, id] of (await findStored(trx, late)).stored) stored.set(key, id);
   for (const event of chunk) {
     if (results.has(event.index)) continue;
     const key = keyOf(event.source, event.id);
@@ -956,25 +975,17 @@ class RedoOneByOne extends Error {}
 
 /**
  * The events of a chunk with COPY, which PostgreSQL writes in bulk (about a third cheaper than the INSERT
- * above). Ids come from the table's sequence first, since COPY returns nothing. COPY cannot skip a conflicting
- * row: if another ingester stored one of these events since the duplicate check, the whole chunk is retried,
- * and the retry's check finds it.
+ * above). Their ids were taken from the table's sequence with the duplicate check (findStored), since COPY
+ * returns nothing. COPY cannot skip a conflicting row: if another ingester stored one of these events since the
+ * duplicate check, the whole chunk is retried, and the retry's check finds it.
  */
 async function copyEvents(
-  trx: Db,
   connection: pg.PoolClient,
   attributed: readonly { event: Prepared; attribution: Attribution }[],
+  ids: string[],
   batchId: string,
   mappingVersion: string | null,
 ): Promise<string[]> {
-  // One row holding every id ("12,13,14"): a thousand rows would cost more to read than to make. The identity
-  // column's sequence is events_id_seq (migration 0001), named here so it is looked up once, not per id.
-  const idList = await sql<{ ids: string }>`
-    select array_to_string(array(select nextval('events_id_seq'::regclass)
-                                 from generate_series(1, ${attributed.length}::int)), ',') as ids`.execute(
-    trx,
-  );
-  const ids = idList.rows[0]!.ids.split(',');
   const batch = copyField(batchId);
   const mapping = copyField(mappingVersion);
   let text = '';
@@ -1012,7 +1023,7 @@ async function copyEvents(
       throw new ConcurrentDuplicate('an event of the chunk was stored concurrently');
     throw error;
   }
-  return ids;
+  return ids.slice(0, attributed.length);
 }
 
 function isRetryable(error: unknown): boolean {
