@@ -234,11 +234,13 @@ async function storeChunkTransaction(
   const attempt = () =>
     transactionWithConnection(db, async (trx, connection) => {
       let fast: Caches | null = null;
+      let dirty: (string | null)[] = [];
       if (!oneByOne) {
         const caches = newCaches(committedKeys(db), mergesExclusive);
         try {
-          for (const result of await storeChunk(trx, connection, chunk, batchId, options, caches))
-            results[result.index] = result;
+          const stored = await storeChunk(trx, connection, chunk, batchId, options, caches);
+          for (const result of stored.results) results[result.index] = result;
+          dirty = stored.dirty;
         } catch (error) {
           if (isRetryable(error)) throw error;
           oneByOne = true;
@@ -261,6 +263,7 @@ async function storeChunkTransaction(
         options,
         chunk[0]?.source ?? firstSource(extra.rejected.map((r) => r.raw)),
         counts,
+        dirty,
       );
       for (const bad of extra.rejected) {
         const id =
@@ -310,8 +313,8 @@ async function storeChunkTransaction(
 
 /**
  * Adds a chunk's counts to its batch, creating the batch row if this is the first chunk to commit (a batch the
- * caller opened exists already). Concurrent chunks of one batch meet on its row only here, at the end of their
- * transactions.
+ * caller opened exists already), and marks the chunk's contacts dirty (see markDirty) in the same statement: one
+ * round trip. Concurrent chunks of one batch meet on its row only here, at the end of their transactions.
  */
 async function recordBatch(
   trx: Db,
@@ -319,30 +322,24 @@ async function recordBatch(
   options: IngestOptions,
   source: string,
   counts: { accepted: number; duplicate: number; quarantined: number } | undefined,
+  dirty: (string | null)[] = [],
 ): Promise<void> {
-  await trx
-    .insertInto('ingest_batches')
-    .values({
-      id: batchId,
-      source,
-      channel: options.channel,
-      created_by: options.createdBy ?? null,
-      mapping_version: options.mappingVersion ?? null,
-      description: options.description ?? null,
-      accepted: counts?.accepted ?? 0,
-      duplicate: counts?.duplicate ?? 0,
-      quarantined: counts?.quarantined ?? 0,
-      finished_at: new Date(),
-    })
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet({
-        accepted: sql`ingest_batches.accepted + excluded.accepted`,
-        duplicate: sql`ingest_batches.duplicate + excluded.duplicate`,
-        quarantined: sql`ingest_batches.quarantined + excluded.quarantined`,
-        finished_at: sql`excluded.finished_at`,
-      }),
+  // Sorted, so two transactions marking overlapping sets take the rows' locks in the same order.
+  const ids = [...new Set(dirty.filter((id): id is string => Boolean(id)))].sort();
+  await sql`
+    with marked as (
+      insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing
     )
-    .execute();
+    insert into ingest_batches (id, source, channel, created_by, mapping_version, description, accepted, duplicate,
+                                quarantined, finished_at)
+    values (${batchId}::uuid, ${source}, ${options.channel}, ${options.createdBy ?? null}::uuid,
+            ${options.mappingVersion ?? null}::text, ${options.description ?? null}::text, ${counts?.accepted ?? 0}::int,
+            ${counts?.duplicate ?? 0}::int, ${counts?.quarantined ?? 0}::int, now())
+    on conflict (id) do update
+      set accepted = ingest_batches.accepted + excluded.accepted,
+          duplicate = ingest_batches.duplicate + excluded.duplicate,
+          quarantined = ingest_batches.quarantined + excluded.quarantined,
+          finished_at = excluded.finished_at`.execute(trx);
 }
 
 function countStatuses(results: (IngestResult | undefined)[]) {
@@ -702,7 +699,7 @@ async function findStored(
  * The fast path for a chunk, in a few statements whatever its size: find the duplicates, lock and load every
  * identity key, resolve who each new event is about, create the new entities, insert all events already
  * attributed, then apply their effects on the entities and write the changed entities in one statement per
- * table.
+ * table. The contacts to mark dirty are returned, for the statement that also counts the chunk on its batch.
  */
 async function storeChunk(
   trx: Db,
@@ -711,8 +708,8 @@ async function storeChunk(
   batchId: string,
   options: IngestOptions,
   caches: Caches,
-): Promise<IngestResult[]> {
-  if (chunk.length === 0) return [];
+): Promise<{ results: IngestResult[]; dirty: (string | null)[] }> {
+  if (chunk.length === 0) return { results: [], dirty: [] };
   const { stored, ids: reservedIds } = await findStored(trx, chunk, connection ? chunk.length : 0);
   const fresh: Prepared[] = [];
   const seen = new Set<string>();
@@ -793,8 +790,7 @@ async function storeChunk(
   }
   await caches.writer.flush(trx);
   await flushIdentityKeys(trx, caches.identities);
-  await markDirty(trx, dirty);
-  if (results.size === chunk.length) return [...results.values()];
+  if (results.size === chunk.length) return { results: [...results.values()], dirty };
   // The duplicates: stored before, stored by a concurrent ingester a moment ago, or an earlier copy in this chunk.
   const insertedIds = new Map<string, string>();
   for (let i = 0; i < attributed.length; i++) {
@@ -819,7 +815,7 @@ async function storeChunk(
       ...(eventId ? { event_id: eventId } : {}),
     });
   }
-  return [...results.values()];
+  return { results: [...results.values()], dirty };
 }
 
 async function storeOne(
