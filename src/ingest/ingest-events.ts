@@ -164,17 +164,8 @@ export async function ingestCloudEvents(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
   if (chunks.length === 0) await recordBatch(db, batchId, options, firstSource(events), undefined);
-  for (const { event, first } of repeats) {
-    const stored = results[first.index]?.event_id;
-    results[event.index] = {
-      index: event.index,
-      source: event.source,
-      id: event.id,
-      type_known: event.known !== null,
-      status: 'duplicate',
-      ...(stored ? { event_id: stored } : {}),
-    };
-  }
+  for (const { event, first } of repeats)
+    results[event.index] = duplicateOf(event, results[first.index]?.event_id);
   const counts = countStatuses(results);
   return { batch_id: batchId, ...counts, results };
 }
@@ -251,7 +242,8 @@ async function storeChunkTransaction(
         // The batch row first: the events that fail now are quarantined with a reference to it.
         await recordBatch(trx, batchId, options, chunk[0]!.source, undefined);
         const slow = newCaches(committedKeys(db), mergesExclusive);
-        for (const event of chunk) results[event.index] = await storeOne(trx, event, batchId, options, slow);
+        for (const event of chunk)
+          results[event.index] = await storeOne(trx, event, batchId, options, slow, dirty);
       }
       const counts = countStatuses(chunk.map((c) => results[c.index]));
       counts.quarantined += extra.rejected.length;
@@ -313,8 +305,8 @@ async function storeChunkTransaction(
 
 /**
  * Adds a chunk's counts to its batch, creating the batch row if this is the first chunk to commit (a batch the
- * caller opened exists already), and marks the chunk's contacts dirty (see markDirty) in the same statement: one
- * round trip. Concurrent chunks of one batch meet on its row only here, at the end of their transactions.
+ * caller opened exists already), and marks the chunk's contacts dirty (their features need a refresh; the refresh
+ * job is woken after the commit, see wakeFeatureRefresh) in the same statement: one round trip. Concurrent chunks of one batch meet on its row only here, at the end of their transactions.
  */
 async function recordBatch(
   trx: Db,
@@ -537,50 +529,27 @@ function newCaches(committed?: CommittedKeys, mergesExclusive = false): Caches {
 }
 
 /**
- * Contacts whose features changed: recorded in the same transaction as their events. The refresh job is woken
- * after the commit (wakeFeatureRefresh), not here: every chunk touching the job's one row would make concurrent
- * chunks wait for each other's commits.
- */
-async function markDirty(trx: Db, contactIds: (string | null)[]): Promise<void> {
-  // Sorted, so two transactions marking overlapping sets take the rows' locks in the same order.
-  const ids = [...new Set(contactIds.filter((id): id is string => Boolean(id)))].sort();
-  if (ids.length === 0) return;
-  await sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`.execute(
-    trx,
-  );
-}
-
-/** Per database handle: when the refresh job this process last woke is due (its run_at, in ms). */
-const refreshDueAt = new WeakMap<Db, number>();
-/** Clocks of this process and the database may differ by this much before a wake-up could be skipped wrongly. */
-const CLOCK_SLACK_MS = 250;
-
-/**
  * After a commit that marked contacts dirty: makes sure a refresh job starts after it (throttled: one run at most
  * every second, however many events arrive), without writing the job's row when it need not: every chunk doing
- * so would wait for the other chunks' commits. A job that has not started yet will see this commit's marks, so
- * if this process woke one that is not due yet, or one is waiting to start, nothing is written. A process that
- * stops between its commit and this call leaves its marks to the minute cron (FEATURES_REFRESH_CRON).
+ * so would wait for the other chunks' commits. A job waiting to start will see this commit's marks, so then
+ * nothing is written (a read, no lock). A process that stops between its commit and this call leaves its marks
+ * to the minute cron (FEATURES_REFRESH_CRON).
  */
 async function wakeFeatureRefresh(db: Db): Promise<void> {
-  const due = refreshDueAt.get(db);
-  if (due !== undefined && Date.now() < due - CLOCK_SLACK_MS) return;
   try {
     const waiting = await sql`
       select 1 from graphile_worker.jobs
       where key = 'features.refresh' and locked_at is null and attempts < max_attempts limit 1`.execute(db);
     if (waiting.rows.length > 0) return;
-    const job = await enqueueJob(
+    await enqueueJob(
       db,
       'features.refresh',
       {},
       { jobKey: 'features.refresh', jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + 1000) },
     );
-    refreshDueAt.set(db, job.runAt.getTime());
   } catch {
     // The events are committed: failing the call now would tell the sender they were not. The next commit
     // tries again, and the minute cron refreshes the marked contacts meanwhile.
-    refreshDueAt.delete(db);
   }
 }
 
@@ -657,6 +626,18 @@ function settledAttribution(event: Prepared, identities: IdentityCache): Attribu
 }
 
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`;
+
+/** The result of an event that was stored before (its stored id, when known). */
+function duplicateOf(event: Prepared, eventId: string | undefined): IngestResult {
+  return {
+    index: event.index,
+    source: event.source,
+    id: event.id,
+    type_known: event.known !== null,
+    status: 'duplicate',
+    ...(eventId ? { event_id: eventId } : {}),
+  };
+}
 
 /**
  * The events already stored, by source and id: one index look-up per event, one statement per source. With
@@ -805,15 +786,7 @@ async function storeChunk(
   for (const event of chunk) {
     if (results.has(event.index)) continue;
     const key = keyOf(event.source, event.id);
-    const eventId = stored.get(key) ?? insertedIds.get(key);
-    results.set(event.index, {
-      index: event.index,
-      source: event.source,
-      id: event.id,
-      type_known: event.known !== null,
-      status: 'duplicate',
-      ...(eventId ? { event_id: eventId } : {}),
-    });
+    results.set(event.index, duplicateOf(event, stored.get(key) ?? insertedIds.get(key)));
   }
   return { results: [...results.values()], dirty };
 }
@@ -824,6 +797,8 @@ async function storeOne(
   batchId: string,
   options: IngestOptions,
   caches: Caches,
+  /** Contacts of the events stored, to be marked dirty with the chunk's counts. */
+  dirty: (string | null)[],
 ): Promise<IngestResult> {
   const base = { index: event.index, source: event.source, id: event.id, type_known: event.known !== null };
   await sql`savepoint ingest_event`.execute(trx);
@@ -866,7 +841,6 @@ async function storeOne(
     };
     const attribution = await projectEvent(ctx, event.known, event.data, event.identities);
     await caches.writer.flush(trx);
-    await markDirty(trx, [attribution.contactId]);
     await trx
       .updateTable('events')
       .set({
@@ -877,6 +851,7 @@ async function storeOne(
       .where('id', '=', inserted.id)
       .execute();
     await sql`release savepoint ingest_event`.execute(trx);
+    dirty.push(attribution.contactId);
     return {
       ...base,
       status: 'accepted',

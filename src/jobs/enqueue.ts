@@ -17,8 +17,8 @@ export async function enqueueJob(
     maxAttempts?: number;
     priority?: number;
   } = {},
-): Promise<{ runAt: Date }> {
-  const job = await sql<{ run_at: Date }>`select run_at from graphile_worker.add_job(
+): Promise<void> {
+  await sql`select graphile_worker.add_job(
     identifier => ${taskId}::text,
     payload => ${JSON.stringify(payload)}::json,
     run_at => ${options.runAt ?? null}::timestamptz,
@@ -27,6 +27,4 @@ export async function enqueueJob(
     max_attempts => ${options.maxAttempts ?? 25}::int,
     priority => ${options.priority ?? 0}::int
   )`.execute(db);
-  // With a job key, the pending job's run_at (which 'preserve_run_at' may have kept earlier than asked).
-  return { runAt: job.rows[0]!.run_at };
 }

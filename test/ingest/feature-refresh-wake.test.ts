@@ -1,5 +1,5 @@
-// Ingestion wakes the feature refresh after it commits, at most about once a second per process: concurrent
-// chunks must not all update the job's one row (each would wait for the other's commit).
+// Ingestion wakes the feature refresh after it commits, writing the job's row only when no job is waiting to
+// start: concurrent chunks must not all update that one row (each would wait for the other's commit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ingestCloudEvents } from '../../src/ingest/ingest-events.ts';

@@ -145,6 +145,15 @@ describe('POST /v1/events', () => {
       .orderBy('email')
       .execute();
     expect(contacts.map((c) => c.email)).toEqual(['after@acme.com', 'before@acme.com']);
+    // The events stored one at a time mark their contacts for a feature refresh like any others.
+    const marked = await database.db
+      .selectFrom('dirty_contacts')
+      .innerJoin('contacts', 'contacts.id', 'dirty_contacts.contact_id')
+      .select('contacts.email')
+      .where('contacts.email', 'in', ['before@acme.com', 'after@acme.com'])
+      .orderBy('contacts.email')
+      .execute();
+    expect(marked.map((c) => c.email)).toEqual(['after@acme.com', 'before@acme.com']);
   });
 
   it('quarantines an event with a NUL character and stores the rest of the batch', async () => {
