@@ -186,7 +186,9 @@ export function createFieldWriter(): FieldWriter {
         // locked and read again.
         const read = async (ids: string[], lock: boolean) => {
           const query = trx.selectFrom(table).select(['id', 'field_times']).where('id', 'in', ids);
-          const rows = await (lock ? query.forNoKeyUpdate() : query).execute();
+          // Locked in the order of their ids (the lock is taken as each row leaves the sort): transactions
+          // updating overlapping sets otherwise lock them in whatever order the scan finds them, and deadlock.
+          const rows = await (lock ? query.orderBy('id').forNoKeyUpdate() : query).execute();
           return new Map(rows.map((r) => [r.id, (r.field_times ?? {}) as Times]));
         };
         const seen = await read(
