@@ -23,7 +23,9 @@ const LOW = '00000000-0000-4000-8000-000000000002';
 
 describe('field writer row locks', () => {
   it('takes row locks in id order, so a transaction holding the lower id cannot deadlock with it', async () => {
-    await sql`insert into accounts (id, name) values (${HIGH}::uuid, 'High'), (${LOW}::uuid, 'Low')`.execute(db);
+    await sql`insert into accounts (id, name) values (${HIGH}::uuid, 'High'), (${LOW}::uuid, 'Low')`.execute(
+      db,
+    );
     // Another transaction holds LOW, and will want HIGH next.
     const other = await database.pool.connect();
     try {
