@@ -10,8 +10,8 @@ import { enqueueAgentRun } from '../agents/agents.jobs.ts';
 const BATCH = 500;
 
 /**
- * Ingestion wakes the refresh when it commits (at most one run a second, see wakeFeatureRefresh); this minute cron is the safety net for contacts marked by a process that stopped between
- * its commit and its wake-up.
+ * Ingestion wakes the refresh when it commits (at most one run a second, see wakeFeatureRefresh); this minute
+ * cron is the safety net for contacts marked by a process that stopped between its commit and its wake-up.
  */
 export const FEATURES_REFRESH_CRON: CronItem = {
   task: 'features.refresh',

@@ -1,7 +1,7 @@
 // The one path every event takes into the system, whatever the channel (HTTP, webhook, CSV, NATS, simulator,
 // quarantine replay): validate, normalise, store idempotently, resolve identities, update entities.
-// Each event is stored whole or not at all (a savepoint per event); bad events go to the quarantine with the
-// reason and their original payload. The result lists what happened to each event, in order.
+// Each event is stored whole or not at all (a chunk's transaction, or, after a failure in it, a savepoint per
+// event); bad events go to the quarantine with the reason and their original payload. The result lists what happened to each event, in order.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -45,13 +45,16 @@ describe('field writer row locks', () => {
       );
       // Until the writer is waiting for a lock (asked outside the other transaction, whose view of
       // pg_stat_activity stays as it first read it).
-      for (let waited = 0; waited < 5000; waited += 20) {
+      let writerWaits = false;
+      for (let waited = 0; waited < 5000 && !writerWaits; waited += 20) {
         const waiting = await sql<{ n: number }>`
           select count(*)::int as n from pg_stat_activity
           where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
-        if (waiting.rows[0]!.n > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
+        writerWaits = waiting.rows[0]!.n > 0;
+        if (!writerWaits) await new Promise((r) => setTimeout(r, 20));
       }
+      // Otherwise the step below would not be testing anything.
+      expect(writerWaits).toBe(true);
       // With the writer holding HIGH, this would be a deadlock (one of the two would fail after the timeout).
       await other.query(`set local lock_timeout = '3s'`);
       await other.query('select id from accounts where id = $1 for no key update', [HIGH]);
