@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transactionWithConnection } from '../src/db/database.ts';
+import { executeTogether, transactionWithConnection } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let database: TestDatabase;
@@ -54,5 +54,43 @@ describe('transactionWithConnection', () => {
     expect(database.pool.waitingCount).toBe(0);
     // Nothing is left checked out: every connection the transactions took is idle in the pool again.
     expect(database.pool.idleCount).toBe(database.pool.totalCount);
+  });
+});
+
+describe('executeTogether', () => {
+  beforeAll(async () => {
+    await sql`create table parent (id integer primary key)`.execute(database.db);
+    await sql`create table child (id integer primary key, parent_id integer not null references parent (id))`.execute(
+      database.db,
+    );
+  });
+  const count = async (table: 'parent' | 'child') =>
+    Number(
+      (await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!
+        .n,
+    );
+
+  it('runs nothing, one statement, or several as one: a row and the rows referencing it may go together', async () => {
+    await executeTogether(database.db, []);
+    await executeTogether(database.db, [sql`insert into parent values (1)`]);
+    // The child is listed first: foreign keys are checked at the end of the whole statement.
+    await executeTogether(database.db, [
+      sql`insert into child values (20, 2)`,
+      sql`insert into parent values (2)`,
+      sql`insert into child values (10, 1)`,
+    ]);
+    expect(await count('parent')).toBe(2);
+    expect(await count('child')).toBe(2);
+  });
+
+  it('applies none of them when one fails', async () => {
+    await expect(
+      executeTogether(database.db, [
+        sql`insert into parent values (3)`,
+        sql`insert into child values (30, 99)`,
+      ]),
+    ).rejects.toMatchObject({ code: '23503' });
+    expect(await count('parent')).toBe(2);
+    expect(await count('child')).toBe(2);
   });
 });

@@ -7,8 +7,8 @@
 //    is known, activity changes nothing, so steady-state ingestion writes no entity rows at all.
 // New entities are created here too: their rows are inserted, with every value gathered so far, in one
 // statement per table (`flushCreates`), before anything that references them is written.
-import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { sql, type RawBuilder } from 'kysely';
+import { executeTogether, type Db } from '../db/database.ts';
 
 type Table = 'contacts' | 'accounts' | 'opportunities';
 
@@ -30,7 +30,10 @@ export interface FieldWriter {
   create(table: Table, id: string, values: Record<string, unknown>): void;
   /** Inserts the rows created so far (anything that references them by foreign key needs them first). */
   flushCreates(trx: Db): Promise<void>;
-  flush(trx: Db): Promise<void>;
+  /** The INSERTs flushCreates would run, to run them in one statement with others (executeTogether). */
+  takeCreates(): RawBuilder<unknown>[];
+  /** Writes everything pending; `alsoRun` goes into its last statement (one round trip fewer). */
+  flush(trx: Db, alsoRun?: RawBuilder<unknown>[]): Promise<void>;
   /** The transaction that flushed has committed: what it read and wrote may be remembered. */
   committed(): void;
 }
@@ -122,9 +125,11 @@ export function createFieldWriter(): FieldWriter {
     return entry;
   };
 
-  async function flushCreates(trx: Db): Promise<void> {
+  /** The INSERTs of the rows created since the last call, one per table and set of columns; taken, not run. */
+  function takeCreates(): RawBuilder<unknown>[] {
+    const statements: RawBuilder<unknown>[] = [];
     const created = [...pending.values()].filter((e) => e.created);
-    if (created.length === 0) return;
+    if (created.length === 0) return statements;
     for (const table of TABLES) {
       // Rows with the same columns go in one statement; a column a row does not name keeps its default.
       const groups = new Map<string, { id: string; field_times: Times }[]>();
@@ -141,13 +146,48 @@ export function createFieldWriter(): FieldWriter {
       }
       for (const [signature, rows] of groups) {
         const columns = signature.split(',');
-        await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+        statements.push(sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
                   select ${sql.join(columns.map((c) => sql.ref(`r.${c}`)))}
-                  from jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r`.execute(
-          trx,
-        );
+                  from jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) as r`);
       }
     }
+    return statements;
+  }
+
+  /**
+   * The field times of these entities, per table, in one statement; `lock` locks them (FOR NO KEY UPDATE) in a
+   * fixed order: table by table (accounts, contacts, opportunities), each in the order of its ids (the lock is
+   * taken as each row leaves the sort). Transactions updating overlapping sets otherwise lock them in whatever
+   * order the scans find them, and deadlock.
+   */
+  async function readTimes(
+    trx: Db,
+    ids: Record<Table, string[]>,
+    lock: boolean,
+  ): Promise<Record<Table, Map<string, Times>>> {
+    const rows = lock
+      ? await sql<{ t: Table; id: string; field_times: Times | null }>`
+          with a as materialized (select id, field_times from accounts where id = any(${ids.accounts}::uuid[])
+                                  order by id for no key update),
+               c as materialized (select id, field_times from contacts where id = any(${ids.contacts}::uuid[])
+                                  order by id for no key update),
+               o as materialized (select id, field_times from opportunities where id = any(${ids.opportunities}::uuid[])
+                                  order by id for no key update)
+          select 'accounts' as t, id, field_times from a
+          union all select 'contacts', id, field_times from c
+          union all select 'opportunities', id, field_times from o`.execute(trx)
+      : await sql<{ t: Table; id: string; field_times: Times | null }>`
+          select 'accounts' as t, id, field_times from accounts where id = any(${ids.accounts}::uuid[])
+          union all select 'contacts', id, field_times from contacts where id = any(${ids.contacts}::uuid[])
+          union all select 'opportunities', id, field_times from opportunities
+                    where id = any(${ids.opportunities}::uuid[])`.execute(trx);
+    const read: Record<Table, Map<string, Times>> = {
+      accounts: new Map(),
+      contacts: new Map(),
+      opportunities: new Map(),
+    };
+    for (const row of rows.rows) read[row.t].set(row.id, row.field_times ?? {});
+    return read;
   }
 
   return {
@@ -164,50 +204,52 @@ export function createFieldWriter(): FieldWriter {
     create(table, id, values) {
       entryFor(table, id).created = values;
     },
-    flushCreates,
+    takeCreates,
+    async flushCreates(trx) {
+      await executeTogether(trx, takeCreates());
+    },
     committed() {
       for (const { table, id, times } of observed.values()) rememberTimes(table, id, times);
       observed.clear();
     },
-    async flush(trx) {
-      await flushCreates(trx);
-      if (pending.size === 0) return;
+    async flush(trx, alsoRun = []) {
+      const creates = takeCreates();
+      if (pending.size === 0) return executeTogether(trx, [...creates, ...alsoRun]);
+      await executeTogether(trx, creates);
       const entries = [...pending.values()];
       pending.clear();
+      // Field times only move one way (a 'latest' stamp up, an 'earliest' one down), so an entity with nothing
+      // to change on an unlocked read has nothing to change later either: only the others are locked and read
+      // again. Each step is one statement for all three tables (round trips cost more than these reads).
+      const candidates: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
+      for (const e of entries) {
+        if (e.fields.size === 0) continue;
+        const known = committedTimes[e.table].get(e.id);
+        if (!known || Object.keys(patchFor(e, known).set).length > 0) candidates[e.table].push(e);
+      }
+      const idsOf = (byTable: Record<Table, Pending[]>) => ({
+        accounts: byTable.accounts.map((e) => e.id),
+        contacts: byTable.contacts.map((e) => e.id),
+        opportunities: byTable.opportunities.map((e) => e.id),
+      });
+      if (TABLES.every((table) => candidates[table].length === 0)) return executeTogether(trx, alsoRun);
+      const seen = await readTimes(trx, idsOf(candidates), false);
+      const changing: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
       for (const table of TABLES) {
-        const forTable = entries.filter((e) => {
-          if (e.table !== table || e.fields.size === 0) return false;
-          const known = committedTimes[table].get(e.id);
-          return !known || Object.keys(patchFor(e, known).set).length > 0;
+        for (const [id, times] of seen[table]) observed.set(`${table}:${id}`, { table, id, times });
+        changing[table] = candidates[table].filter((e) => {
+          const times = seen[table].get(e.id);
+          return times !== undefined && Object.keys(patchFor(e, times).set).length > 0;
         });
-        if (forTable.length === 0) continue;
-        // Field times only move one way (a 'latest' stamp up, an 'earliest' one down), so an entity with
-        // nothing to change on this unlocked read has nothing to change later either: only the others are
-        // locked and read again.
-        const read = async (ids: string[], lock: boolean) => {
-          const query = trx.selectFrom(table).select(['id', 'field_times']).where('id', 'in', ids);
-          // Locked in the order of their ids (the lock is taken as each row leaves the sort): transactions
-          // updating overlapping sets otherwise lock them in whatever order the scan finds them, and deadlock.
-          const rows = await (lock ? query.orderBy('id').forNoKeyUpdate() : query).execute();
-          return new Map(rows.map((r) => [r.id, (r.field_times ?? {}) as Times]));
-        };
-        const seen = await read(
-          forTable.map((e) => e.id),
-          false,
-        );
-        for (const [id, times] of seen) observed.set(`${table}:${id}`, { table, id, times });
-        const changing = forTable.filter(
-          (e) => seen.has(e.id) && Object.keys(patchFor(e, seen.get(e.id)!).set).length > 0,
-        );
-        if (changing.length === 0) continue;
-        const locked = await read(
-          changing.map((e) => e.id),
-          true,
-        );
+      }
+      if (TABLES.every((table) => changing[table].length === 0)) return executeTogether(trx, alsoRun);
+      const locked = await readTimes(trx, idsOf(changing), true);
+      const statements: RawBuilder<unknown>[] = [];
+      for (const table of TABLES) {
         const updates: { id: string; patch: Record<string, unknown>; times: Times }[] = [];
         const columns = new Set<string>();
-        for (const entry of changing) {
-          const { set, times } = patchFor(entry, locked.get(entry.id) ?? {});
+        for (const entry of changing[table]) {
+          const { set, times } = patchFor(entry, locked[table].get(entry.id) ?? {});
           if (Object.keys(set).length === 0) continue;
           for (const column of Object.keys(set)) columns.add(column);
           updates.push({ id: entry.id, patch: set, times });
@@ -218,13 +260,14 @@ export function createFieldWriter(): FieldWriter {
         // One statement for all rows: each row's patch overrides its current values, column by column. The ids
         // again as an array give the planner an index condition: joined only on the set's ids, it hashed the whole
         // table for a few dozen rows (3x slower on 5,000 contacts, and worse as the table grows).
-        await sql`update ${sql.table(table)} as t
+        statements.push(sql`update ${sql.table(table)} as t
                   set (${sql.join(names.map((c) => sql.ref(c)))}) =
                       (select ${sql.join(names.map((c) => sql.ref(`r.${c}`)))} from jsonb_populate_record(t, x.patch) as r),
                       field_times = x.times, updated_at = now()
                   from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, patch jsonb, times jsonb)
-                  where t.id = x.id and t.id = any(${updates.map((u) => u.id)}::uuid[])`.execute(trx);
+                  where t.id = x.id and t.id = any(${updates.map((u) => u.id)}::uuid[])`);
       }
+      await executeTogether(trx, [...statements, ...alsoRun]);
     },
   };
 }

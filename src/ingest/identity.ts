@@ -2,7 +2,7 @@
 // Runs inside the caller's transaction. Advisory locks on new keys serialise concurrent ingesters that see the
 // same new person at once (two NATS consumers, say), so neither creates a duplicate; one identity-merge lock,
 // shared by ingestion and exclusive for merges and unmerges, keeps what existing keys point at still meanwhile.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { IdentityKind } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
@@ -103,15 +103,21 @@ export function createIdentityCache(committed?: CommittedKeys, mergesExclusive =
 }
 
 export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<void> {
-  if (cache.pendingKeys.length === 0) return;
+  const statement = takeIdentityKeys(cache);
+  if (statement) await statement.execute(trx);
+}
+
+/** The INSERT of the keys queued so far (taken: the caller runs it, alone or with others), if any. */
+export function takeIdentityKeys(cache: IdentityCache): RawBuilder<unknown> | undefined {
+  if (cache.pendingKeys.length === 0) return undefined;
   const rows = cache.pendingKeys.splice(0);
   // Three array parameters rather than three per key: a chunk of new people brings thousands of keys, and a
   // VALUES list of that many parameters cost more to build, send and parse than to insert.
-  await sql`
+  return sql`
     insert into identity_keys (kind, key, entity_id)
     select * from unnest(${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.key)}::text[],
                          ${rows.map((r) => r.entity_id)}::uuid[])
-    on conflict (kind, key) do nothing`.execute(trx);
+    on conflict (kind, key) do nothing`;
 }
 
 /**
@@ -119,8 +125,8 @@ export async function flushIdentityKeys(trx: Db, cache: IdentityCache): Promise<
  * existing key needs no lock of its own, since only a merge or unmerge can change what it points at; a key that
  * does not exist yet is locked exclusively, so only one transaction can create its entity. Keys the process
  * remembers from committed transactions (CommittedKeys) are not read again while the generation of identity
- * keys is the one they were remembered at; which of the others exist comes from a look-up without locks; the
- * locks are then taken and the keys read in one call.
+ * keys is the one they were remembered at; the others are found, the absent ones locked, and all read in one
+ * call (lock_and_read_identity_keys, migration 0011).
  */
 export async function prefetchIdentityKeys(
   trx: Db,
@@ -136,11 +142,28 @@ export async function prefetchIdentityKeys(
 
 /** prefetchIdentityKeys for keys already named as the cache names them ("kind:key"). */
 export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
+  const plan = planKeyRead(cache, names);
+  if (!plan) return;
+  const result = await sql<{ read: string }>`select ${keyReadExpression(plan, cache)} as read`.execute(trx);
+  await applyKeyRead(trx, cache, plan, result.rows[0]!.read);
+}
+
+/** The keys a transaction is about to read: those the process remembers, and the others, sorted. */
+export interface KeyRead {
+  remembered: string[];
+  unsure: string[];
+  rememberedAt: string | undefined;
+}
+
+/**
+ * What must be read of `names` (null: nothing, every one is in the cache already). Keys taken from the memory of
+ * committed transactions go straight into the cache (one map operation fewer per key, and repeats of a key stop at
+ * the first look-up); applyKeyRead reads them again if the generation moved. The rest is read by the SQL
+ * expression keyReadExpression gives, which a caller may put into a statement it sends anyway.
+ */
+export function planKeyRead(cache: IdentityCache, names: string[]): KeyRead | null {
   // A merging transaction changes the generation itself, so it reads every key.
   const memory = cache.mergesExclusive ? undefined : cache.committed;
-  const rememberedAt = memory?.generation;
-  // Keys taken from the memory go straight into the cache (one map operation fewer per key, and repeats of a key
-  // in the chunk stop at the first look-up); they are read again below if the generation moved.
   const remembered: string[] = [];
   const unsureSet = new Set<string>();
   for (const k of names) {
@@ -151,41 +174,38 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
       remembered.push(k);
     } else unsureSet.add(k);
   }
-  if (remembered.length === 0 && unsureSet.size === 0) return;
+  if (remembered.length === 0 && unsureSet.size === 0) return null;
   // Sorted, so transactions lock new keys in the same order and cannot deadlock each other.
-  const unsure = [...unsureSet].sort();
-  const seen = unsure.length > 0 ? await lookupKeys(trx, unsure) : new Map<string, string>();
-  const read = await lockAndRead(
-    trx,
-    unsure,
-    unsure.map((k) => !seen.has(k)),
-    cache.mergesExclusive,
-  );
+  return { remembered, unsure: [...unsureSet].sort(), rememberedAt: memory?.generation };
+}
+
+/** The call that locks and reads a plan's unsure keys (migration 0011); its value goes to applyKeyRead. */
+export function keyReadExpression(plan: KeyRead, cache: IdentityCache): RawBuilder<string> {
+  const parts = plan.unsure.map(splitName);
+  return sql<string>`lock_and_read_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
+                                                 ${cache.mergesExclusive})`;
+}
+
+/** Puts what keyReadExpression read into the cache; reads the remembered keys again if they may have moved. */
+export async function applyKeyRead(
+  trx: Db,
+  cache: IdentityCache,
+  plan: KeyRead,
+  readJson: string,
+): Promise<void> {
+  const read = parseKeyRead(readJson);
   cache.generation = read.generation;
   const found = read.ids;
-  // Keys that existed a moment ago by the look-up or the memory.
-  const expected = [...seen.keys()];
-  if (remembered.length > 0 && read.generation !== rememberedAt) {
+  const { remembered, unsure } = plan;
+  if (remembered.length > 0 && read.generation !== plan.rememberedAt) {
     // Keys moved since they were remembered: read them again (the merge lock is held now); the cache entries
-    // they were given above are overwritten below.
+    // they were given by planKeyRead are overwritten below. They existed, and keys are never deleted.
     const again = await lockAndRead(trx, remembered, [], cache.mergesExclusive);
     for (const [k, id] of again.ids) found.set(k, id);
-    expected.push(...remembered);
     unsure.push(...remembered);
   }
+  const memory = cache.mergesExclusive ? undefined : cache.committed;
   memory?.observe(read.generation);
-  // A key that existed but is not found now (cannot happen while keys are never deleted): lock it exclusively
-  // before anything creates it, rather than trust the look-up.
-  const surprising = expected.filter((k) => !found.has(k)).sort();
-  if (surprising.length > 0) {
-    const again = await lockAndRead(
-      trx,
-      surprising,
-      surprising.map(() => true),
-      cache.mergesExclusive,
-    );
-    for (const k of surprising) if (again.ids.has(k)) found.set(k, again.ids.get(k)!);
-  }
   for (const k of unsure) cache.ids.set(k, found.get(k) ?? '');
   cache.read.push(...unsure);
 }
@@ -193,6 +213,11 @@ export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names
 function splitName(name: string): [IdentityKind, string] {
   const at = name.indexOf(':');
   return [name.slice(0, at) as IdentityKind, name.slice(at + 1)];
+}
+
+function parseKeyRead(json: string): { generation: string; ids: Map<string, string> } {
+  const read = JSON.parse(json) as { generation: string; keys: Record<string, string> };
+  return { generation: read.generation, ids: new Map(Object.entries(read.keys)) };
 }
 
 async function lockAndRead(
@@ -207,19 +232,7 @@ async function lockAndRead(
                               ${names.map((_, i) => exclusive[i] ?? false)}::boolean[], ${mergesExclusive}) as read`.execute(
     trx,
   );
-  const read = JSON.parse(result.rows[0]!.read) as { generation: string; keys: Record<string, string> };
-  return { generation: read.generation, ids: new Map(Object.entries(read.keys)) };
-}
-
-async function lookupKeys(trx: Db, names: string[]): Promise<Map<string, string>> {
-  const keysOf = (kind: IdentityKind) =>
-    names.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
-  const found = await sql<{ kind: IdentityKind; key: string; entity_id: string }>`
-    select kind, key, entity_id from identity_keys
-    where (kind = 'contact' and key = any(${keysOf('contact')}::text[]))
-       or (kind = 'account' and key = any(${keysOf('account')}::text[]))
-       or (kind = 'opportunity' and key = any(${keysOf('opportunity')}::text[]))`.execute(trx);
-  return new Map(found.rows.map((r) => [`${r.kind}:${r.key}`, r.entity_id]));
+  return parseKeyRead(result.rows[0]!.read);
 }
 
 export interface ResolveOptions {

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyField, copyRow, copyTextArray } from '../db/copy-text.ts';
-import { transactionWithConnection, type Db } from '../db/database.ts';
+import { executeTogether, transactionWithConnection, type Db } from '../db/database.ts';
 import type { IngestChannel } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import {
@@ -36,8 +36,10 @@ import {
   CommittedKeys,
   createIdentityCache,
   MergeNeedsExclusiveLock,
-  flushIdentityKeys,
-  prefetchIdentityNames,
+  applyKeyRead,
+  keyReadExpression,
+  planKeyRead,
+  takeIdentityKeys,
   type IdentityCache,
 } from './identity.ts';
 import { quarantineRecord, type QuarantineReason } from './quarantine.ts';
@@ -226,12 +228,28 @@ async function storeChunkTransaction(
     transactionWithConnection(db, async (trx, connection) => {
       let fast: Caches | null = null;
       let dirty: (string | null)[] = [];
+      const source = chunk[0]?.source ?? firstSource(extra.rejected.map((r) => r.raw));
+      const chunkCounts = () => {
+        const counts = countStatuses(chunk.map((c) => results[c.index]));
+        counts.quarantined += extra.rejected.length;
+        counts.duplicate += extra.repeats;
+        return counts;
+      };
+      let counts;
       if (!oneByOne) {
         const caches = newCaches(committedKeys(db), mergesExclusive);
         try {
           const stored = await storeChunk(trx, connection, chunk, batchId, options, caches);
           for (const result of stored.results) results[result.index] = result;
           dirty = stored.dirty;
+          counts = chunkCounts();
+          // The entities' changes, the last new keys, the dirty marks and the batch's counts in one statement.
+          // The batch row before the quarantine rows below that reference it.
+          const keys = takeIdentityKeys(caches.identities);
+          await caches.writer.flush(trx, [
+            ...(keys ? [keys] : []),
+            ...batchStatements(batchId, options, source, counts, dirty),
+          ]);
         } catch (error) {
           if (isRetryable(error)) throw error;
           oneByOne = true;
@@ -244,19 +262,9 @@ async function storeChunkTransaction(
         const slow = newCaches(committedKeys(db), mergesExclusive);
         for (const event of chunk)
           results[event.index] = await storeOne(trx, event, batchId, options, slow, dirty);
+        counts = chunkCounts();
+        await recordBatch(trx, batchId, options, source, counts, dirty);
       }
-      const counts = countStatuses(chunk.map((c) => results[c.index]));
-      counts.quarantined += extra.rejected.length;
-      counts.duplicate += extra.repeats;
-      // The batch row before the quarantine rows that reference it.
-      await recordBatch(
-        trx,
-        batchId,
-        options,
-        chunk[0]?.source ?? firstSource(extra.rejected.map((r) => r.raw)),
-        counts,
-        dirty,
-      );
       for (const bad of extra.rejected) {
         const id =
           options.onReject === 'report'
@@ -306,7 +314,8 @@ async function storeChunkTransaction(
 /**
  * Adds a chunk's counts to its batch, creating the batch row if this is the first chunk to commit (a batch the
  * caller opened exists already), and marks the chunk's contacts dirty (their features need a refresh; the refresh
- * job is woken after the commit, see wakeFeatureRefresh) in the same statement: one round trip. Concurrent chunks of one batch meet on its row only here, at the end of their transactions.
+ * job is woken after the commit, see wakeFeatureRefresh). Concurrent chunks of one batch meet on its row only
+ * here, at the end of their transactions.
  */
 async function recordBatch(
   trx: Db,
@@ -316,12 +325,24 @@ async function recordBatch(
   counts: { accepted: number; duplicate: number; quarantined: number } | undefined,
   dirty: (string | null)[] = [],
 ): Promise<void> {
+  await executeTogether(trx, batchStatements(batchId, options, source, counts, dirty));
+}
+
+/** recordBatch's statements, to run together with others (executeTogether). */
+function batchStatements(
+  batchId: string,
+  options: IngestOptions,
+  source: string,
+  counts: { accepted: number; duplicate: number; quarantined: number } | undefined,
+  dirty: (string | null)[],
+): RawBuilder<unknown>[] {
   // Sorted, so two transactions marking overlapping sets take the rows' locks in the same order.
   const ids = [...new Set(dirty.filter((id): id is string => Boolean(id)))].sort();
-  await sql`
-    with marked as (
-      insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing
-    )
+  return [
+    ...(ids.length > 0
+      ? [sql`insert into dirty_contacts (contact_id) select unnest(${ids}::uuid[]) on conflict do nothing`]
+      : []),
+    sql`
     insert into ingest_batches (id, source, channel, created_by, mapping_version, description, accepted, duplicate,
                                 quarantined, finished_at)
     values (${batchId}::uuid, ${source}, ${options.channel}, ${options.createdBy ?? null}::uuid,
@@ -331,7 +352,8 @@ async function recordBatch(
       set accepted = ingest_batches.accepted + excluded.accepted,
           duplicate = ingest_batches.duplicate + excluded.duplicate,
           quarantined = ingest_batches.quarantined + excluded.quarantined,
-          finished_at = excluded.finished_at`.execute(trx);
+          finished_at = excluded.finished_at`,
+  ];
 }
 
 function countStatuses(results: (IngestResult | undefined)[]) {
@@ -532,15 +554,25 @@ function newCaches(committed?: CommittedKeys, mergesExclusive = false): Caches {
  * After a commit that marked contacts dirty: makes sure a refresh job starts after it (throttled: one run at most
  * every second, however many events arrive), without writing the job's row when it need not: every chunk doing
  * so would wait for the other chunks' commits. A job waiting to start will see this commit's marks, so then
- * nothing is written (a read, no lock). A process that stops between its commit and this call leaves its marks
- * to the minute cron (FEATURES_REFRESH_CRON).
+ * nothing is written (a read, no lock); and until that job is due, no worker can have started it, so later
+ * commits need not even read (one round trip fewer for most chunks). A process that stops between its commit and
+ * this call leaves its marks to the minute cron (FEATURES_REFRESH_CRON).
  */
 async function wakeFeatureRefresh(db: Db): Promise<void> {
+  if (performance.now() < (refreshSurelyWaitingUntil.get(db) ?? 0)) return;
   try {
-    const waiting = await sql`
-      select 1 from graphile_worker.jobs
+    // How long until the waiting job is due, by the database's clock (the one workers compare run_at with),
+    // counted from here on this process's monotonic clock.
+    const askedAt = performance.now();
+    const waiting = await sql<{ due_in: number }>`
+      select extract(epoch from run_at - now())::float8 as due_in from graphile_worker.jobs
       where key = 'features.refresh' and locked_at is null and attempts < max_attempts limit 1`.execute(db);
-    if (waiting.rows.length > 0) return;
+    const dueIn = waiting.rows[0]?.due_in;
+    if (dueIn !== undefined) {
+      // A quarter of a second to spare for the time between the statement's now() and its answer.
+      refreshSurelyWaitingUntil.set(db, askedAt + (dueIn - 0.25) * 1000);
+      return;
+    }
     await enqueueJob(
       db,
       'features.refresh',
@@ -552,6 +584,9 @@ async function wakeFeatureRefresh(db: Db): Promise<void> {
     // tries again, and the minute cron refreshes the marked contacts meanwhile.
   }
 }
+
+/** Per database handle: until when (performance.now()) the refresh job is known to be waiting, not yet due. */
+const refreshSurelyWaitingUntil = new WeakMap<Db, number>();
 
 function currentEntity(cache: IdentityCache, names: string[]): string | undefined {
   for (const name of names) {
@@ -648,7 +683,9 @@ async function findStored(
   trx: Db,
   events: Prepared[],
   reserveIds = 0,
-): Promise<{ stored: Map<string, string>; ids: string[] }> {
+  /** An expression to evaluate in the first statement too (one round trip fewer); its value is returned. */
+  also?: RawBuilder<string>,
+): Promise<{ stored: Map<string, string>; ids: string[]; also?: string }> {
   const idsBySource = new Map<string, string[]>();
   for (const event of events) {
     const ids = idsBySource.get(event.source);
@@ -657,23 +694,25 @@ async function findStored(
   }
   const stored = new Map<string, string>();
   let reserved: string[] = [];
+  let alsoValue: string | undefined;
   for (const [source, ids] of idsBySource) {
     // The identity column's sequence is events_id_seq (migration 0001), named so it is looked up once, not per
     // id; all the ids in one text value ("12,13,14"): a thousand rows would cost more to read than to make.
-    const found = await sql<{ stored: [string, string][]; ids: string | null }>`
+    const found = await sql<{ stored: [string, string][]; ids: string | null; also: string | null }>`
       select coalesce((select json_agg(json_build_array(id::text, source_event_id)) from events
                        where source = ${source} and source_event_id = any(${ids}::text[])), '[]') as stored,
              case when ${reserveIds}::int > 0
                   then array_to_string(array(select nextval('events_id_seq'::regclass)
-                                             from generate_series(1, ${reserveIds}::int)), ',') end as ids`.execute(
-      trx,
-    );
+                                             from generate_series(1, ${reserveIds}::int)), ',') end as ids,
+             ${also ?? sql`null::text`} as also`.execute(trx);
     const row = found.rows[0]!;
     for (const [id, sourceEventId] of row.stored) stored.set(keyOf(source, sourceEventId), id);
     if (row.ids) reserved = row.ids.split(',');
+    if (also) alsoValue = row.also ?? undefined;
     reserveIds = 0;
+    also = undefined;
   }
-  return { stored, ids: reserved };
+  return { stored, ids: reserved, ...(alsoValue !== undefined ? { also: alsoValue } : {}) };
 }
 
 /**
@@ -691,7 +730,19 @@ async function storeChunk(
   caches: Caches,
 ): Promise<{ results: IngestResult[]; dirty: (string | null)[] }> {
   if (chunk.length === 0) return { results: [], dirty: [] };
-  const { stored, ids: reservedIds } = await findStored(trx, chunk, connection ? chunk.length : 0);
+  // Every identity key of the chunk is locked and read by the same statement that finds its duplicates (one
+  // round trip fewer; the keys of a duplicate are read for nothing, which costs less than the round trip).
+  const names: string[] = [];
+  for (const event of chunk) names.push(...event.contactNames, ...event.accountNames);
+  const keyRead = planKeyRead(caches.identities, names);
+  const found = await findStored(
+    trx,
+    chunk,
+    connection ? chunk.length : 0,
+    keyRead ? keyReadExpression(keyRead, caches.identities) : undefined,
+  );
+  const { stored, ids: reservedIds } = found;
+  if (keyRead) await applyKeyRead(trx, caches.identities, keyRead, found.also!);
   const fresh: Prepared[] = [];
   const seen = new Set<string>();
   for (const event of chunk) {
@@ -700,9 +751,6 @@ async function storeChunk(
     if (!stored.has(key) && !seen.has(key)) fresh.push(event);
     seen.add(key);
   }
-  const names: string[] = [];
-  for (const event of fresh) names.push(...event.contactNames, ...event.accountNames);
-  await prefetchIdentityNames(trx, caches.identities, names);
   const changesBefore = caches.identities.changes;
   const attributed: { event: Prepared; ctx: ProjectionContext | null; attribution: Attribution }[] = [];
   for (const event of fresh) {
@@ -725,9 +773,9 @@ async function storeChunk(
       attribution: await resolveAttribution(ctx, event.known, event.data, event.identities),
     });
   }
-  // The new contacts, accounts and opportunities, in one statement per table, before events point at them.
-  await caches.writer.flushCreates(trx);
-  await flushIdentityKeys(trx, caches.identities);
+  // The new contacts, accounts and opportunities and their keys, in one statement, before events point at them.
+  const keys = takeIdentityKeys(caches.identities);
+  await executeTogether(trx, [...caches.writer.takeCreates(), ...(keys ? [keys] : [])]);
   // Later events of the chunk may have changed what earlier ones resolved to (a visitor id that became known,
   // two contacts merged): take each event's entities from its keys as they stand now.
   if (caches.identities.changes !== changesBefore) {
@@ -769,8 +817,7 @@ async function storeChunk(
       ...(attribution.warnings.length ? { warnings: attribution.warnings } : {}),
     });
   }
-  await caches.writer.flush(trx);
-  await flushIdentityKeys(trx, caches.identities);
+  // What the effects changed is written with the batch's counts (storeChunkTransaction): one statement.
   if (results.size === chunk.length) return { results: [...results.values()], dirty };
   // The duplicates: stored before, stored by a concurrent ingester a moment ago, or an earlier copy in this chunk.
   const insertedIds = new Map<string, string>();

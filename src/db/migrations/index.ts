@@ -10,6 +10,7 @@ import * as m0007 from './0007_feedback.ts';
 import * as m0008 from './0008_forecasts.ts';
 import * as m0009 from './0009_event_store_indexes.ts';
 import * as m0010 from './0010_identity_key_generation.ts';
+import * as m0011 from './0011_lock_and_read_identity_keys.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_forecasts': m0008,
   '0009_event_store_indexes': m0009,
   '0010_identity_key_generation': m0010,
+  '0011_lock_and_read_identity_keys': m0011,
 };
