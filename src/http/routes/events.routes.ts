@@ -47,17 +47,21 @@ const storedEventSchema = z.object({
 });
 
 /**
- * A request's chunks stored two at a time (a request of 500 events or more is split in two): a client that
- * waits for each answer before sending its next batch otherwise leaves PostgreSQL idle while its request is
- * read, parsed and answered. HTTP benchmark, 1,000 events per request, 2 clients: faster in each of 4 paired
- * runs, by 6 % on average.
+ * A request alone on the server has its chunks stored two at a time (a request of 500 events or more is split in
+ * two): a client that waits for each answer before sending its next batch otherwise leaves PostgreSQL idle while
+ * its request is read, parsed and answered. When other ingest requests are in flight, they keep PostgreSQL busy
+ * already, and splitting only adds each chunk's fixed cost: such a request is stored as one transaction per
+ * 2,000 events. HTTP benchmark, 2 clients, paired runs on 2026-11-25: one chunk at a time faster by 11 % (8 of
+ * 8 pairs, 1,000 per request) and by 4 % (4 clients, 2,000 per request).
  */
-const INGEST_CONCURRENCY = 2;
+const ALONE_CONCURRENCY = 2;
 
 const CLOUDEVENT = 'application/cloudevents+json';
 const CLOUDEVENT_BATCH = 'application/cloudevents-batch+json';
 
 export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (app, { db, config }) => {
+  /** Ingest requests in this server right now, from their arrival (body still on its way) to their answer. */
+  let inFlight = 0;
   // CloudEvents' own media types are JSON; parse them like application/json, within this route's size limit.
   app.addContentTypeParser([CLOUDEVENT, CLOUDEVENT_BATCH], { parseAs: 'string' }, (_request, body, done) => {
     try {
@@ -72,6 +76,12 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
     {
       config: { access: 'ingest' },
       bodyLimit: config.batchBodyLimitBytes,
+      onRequest: (request, reply, done) => {
+        inFlight++;
+        // 'close' comes once the answer is sent or the connection is gone, whichever way the request ends.
+        reply.raw.once('close', () => inFlight--);
+        done();
+      },
       // The report is built by ingestCloudEvents, typed as the schema says; checking its thousands of results
       // again on the way out cost about 5 % of the request's time on the main thread. The schema still
       // documents the answer (OpenAPI) and the route tests hold the report to it.
@@ -114,7 +124,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
       return ingestCloudEvents(db, events, {
         channel: 'http',
         createdBy: principalOf(request).userId,
-        concurrency: INGEST_CONCURRENCY,
+        concurrency: inFlight === 1 ? ALONE_CONCURRENCY : 1,
       });
     },
   );
