@@ -6,7 +6,8 @@
 //    CRM record has set, and the earliest such event wins (stamp in field_times["~" + field]). Once an entity
 //    is known, activity changes nothing, so steady-state ingestion writes no entity rows at all.
 // New entities are created here too: their rows are inserted, with every value gathered so far, in one
-// statement per table (`flushCreates`), before anything that references them is written.
+// statement (`flushCreates`, or `takeCreates` to send them with other statements), before anything that
+// references them is written.
 import { sql, type RawBuilder } from 'kysely';
 import { executeTogether, type Db } from '../db/database.ts';
 

@@ -716,10 +716,11 @@ async function findStored(
 }
 
 /**
- * The fast path for a chunk, in a few statements whatever its size: find the duplicates, lock and load every
- * identity key, resolve who each new event is about, create the new entities, insert all events already
- * attributed, then apply their effects on the entities and write the changed entities in one statement per
- * table. The contacts to mark dirty are returned, for the statement that also counts the chunk on its batch.
+ * The fast path for a chunk, in a few statements whatever its size: find the duplicates and lock and load every
+ * identity key (one statement), resolve who each new event is about, create the new entities (one statement),
+ * COPY all events already attributed, then apply their effects on the entities. The changed entities are
+ * written by the caller, with the chunk's counts and dirty marks (storeChunkTransaction); the contacts to mark
+ * dirty are returned for that.
  */
 async function storeChunk(
   trx: Db,
