@@ -191,6 +191,64 @@ export function createFieldWriter(): FieldWriter {
     return read;
   }
 
+  /**
+   * The UPDATEs of the pending writes that change something, one per table; reads (and locks) what they need.
+   * Field times only move one way (a 'latest' stamp up, an 'earliest' one down), so an entity with nothing to
+   * change on an unlocked read has nothing to change later either: only the others are locked and read again.
+   * Each step is one statement for all three tables (round trips cost more than these reads).
+   */
+  async function updateStatements(trx: Db): Promise<RawBuilder<unknown>[]> {
+    const statements: RawBuilder<unknown>[] = [];
+    const entries = [...pending.values()];
+    pending.clear();
+    const candidates: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
+    for (const e of entries) {
+      if (e.fields.size === 0) continue;
+      const known = committedTimes[e.table].get(e.id);
+      if (!known || Object.keys(patchFor(e, known).set).length > 0) candidates[e.table].push(e);
+    }
+    const idsOf = (byTable: Record<Table, Pending[]>) => ({
+      accounts: byTable.accounts.map((e) => e.id),
+      contacts: byTable.contacts.map((e) => e.id),
+      opportunities: byTable.opportunities.map((e) => e.id),
+    });
+    if (TABLES.every((table) => candidates[table].length === 0)) return statements;
+    const seen = await readTimes(trx, idsOf(candidates), false);
+    const changing: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
+    for (const table of TABLES) {
+      for (const [id, times] of seen[table]) observed.set(`${table}:${id}`, { table, id, times });
+      changing[table] = candidates[table].filter((e) => {
+        const times = seen[table].get(e.id);
+        return times !== undefined && Object.keys(patchFor(e, times).set).length > 0;
+      });
+    }
+    if (TABLES.every((table) => changing[table].length === 0)) return statements;
+    const locked = await readTimes(trx, idsOf(changing), true);
+    for (const table of TABLES) {
+      const updates: { id: string; patch: Record<string, unknown>; times: Times }[] = [];
+      const columns = new Set<string>();
+      for (const entry of changing[table]) {
+        const { set, times } = patchFor(entry, locked[table].get(entry.id) ?? {});
+        if (Object.keys(set).length === 0) continue;
+        for (const column of Object.keys(set)) columns.add(column);
+        updates.push({ id: entry.id, patch: set, times });
+        observed.set(`${table}:${entry.id}`, { table, id: entry.id, times });
+      }
+      if (updates.length === 0) continue;
+      const names = [...columns];
+      // One statement for all rows: each row's patch overrides its current values, column by column. The ids
+      // again as an array give the planner an index condition: joined only on the set's ids, it hashed the whole
+      // table for a few dozen rows (3x slower on 5,000 contacts, and worse as the table grows).
+      statements.push(sql`update ${sql.table(table)} as t
+                set (${sql.join(names.map((c) => sql.ref(c)))}) =
+                    (select ${sql.join(names.map((c) => sql.ref(`r.${c}`)))} from jsonb_populate_record(t, x.patch) as r),
+                    field_times = x.times, updated_at = now()
+                from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, patch jsonb, times jsonb)
+                where t.id = x.id and t.id = any(${updates.map((u) => u.id)}::uuid[])`);
+    }
+    return statements;
+  }
+
   return {
     set(table, id, values, stamp, rule = 'latest') {
       const entry = entryFor(table, id);
@@ -214,61 +272,9 @@ export function createFieldWriter(): FieldWriter {
       observed.clear();
     },
     async flush(trx, alsoRun = []) {
+      // Rows created and rows updated go in one statement (foreign keys are checked at its end).
       const creates = takeCreates();
-      if (pending.size === 0) return executeTogether(trx, [...creates, ...alsoRun]);
-      await executeTogether(trx, creates);
-      const entries = [...pending.values()];
-      pending.clear();
-      // Field times only move one way (a 'latest' stamp up, an 'earliest' one down), so an entity with nothing
-      // to change on an unlocked read has nothing to change later either: only the others are locked and read
-      // again. Each step is one statement for all three tables (round trips cost more than these reads).
-      const candidates: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
-      for (const e of entries) {
-        if (e.fields.size === 0) continue;
-        const known = committedTimes[e.table].get(e.id);
-        if (!known || Object.keys(patchFor(e, known).set).length > 0) candidates[e.table].push(e);
-      }
-      const idsOf = (byTable: Record<Table, Pending[]>) => ({
-        accounts: byTable.accounts.map((e) => e.id),
-        contacts: byTable.contacts.map((e) => e.id),
-        opportunities: byTable.opportunities.map((e) => e.id),
-      });
-      if (TABLES.every((table) => candidates[table].length === 0)) return executeTogether(trx, alsoRun);
-      const seen = await readTimes(trx, idsOf(candidates), false);
-      const changing: Record<Table, Pending[]> = { accounts: [], contacts: [], opportunities: [] };
-      for (const table of TABLES) {
-        for (const [id, times] of seen[table]) observed.set(`${table}:${id}`, { table, id, times });
-        changing[table] = candidates[table].filter((e) => {
-          const times = seen[table].get(e.id);
-          return times !== undefined && Object.keys(patchFor(e, times).set).length > 0;
-        });
-      }
-      if (TABLES.every((table) => changing[table].length === 0)) return executeTogether(trx, alsoRun);
-      const locked = await readTimes(trx, idsOf(changing), true);
-      const statements: RawBuilder<unknown>[] = [];
-      for (const table of TABLES) {
-        const updates: { id: string; patch: Record<string, unknown>; times: Times }[] = [];
-        const columns = new Set<string>();
-        for (const entry of changing[table]) {
-          const { set, times } = patchFor(entry, locked[table].get(entry.id) ?? {});
-          if (Object.keys(set).length === 0) continue;
-          for (const column of Object.keys(set)) columns.add(column);
-          updates.push({ id: entry.id, patch: set, times });
-          observed.set(`${table}:${entry.id}`, { table, id: entry.id, times });
-        }
-        if (updates.length === 0) continue;
-        const names = [...columns];
-        // One statement for all rows: each row's patch overrides its current values, column by column. The ids
-        // again as an array give the planner an index condition: joined only on the set's ids, it hashed the whole
-        // table for a few dozen rows (3x slower on 5,000 contacts, and worse as the table grows).
-        statements.push(sql`update ${sql.table(table)} as t
-                  set (${sql.join(names.map((c) => sql.ref(c)))}) =
-                      (select ${sql.join(names.map((c) => sql.ref(`r.${c}`)))} from jsonb_populate_record(t, x.patch) as r),
-                      field_times = x.times, updated_at = now()
-                  from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, patch jsonb, times jsonb)
-                  where t.id = x.id and t.id = any(${updates.map((u) => u.id)}::uuid[])`);
-      }
-      await executeTogether(trx, [...statements, ...alsoRun]);
+      await executeTogether(trx, [...creates, ...(await updateStatements(trx)), ...alsoRun]);
     },
   };
 }

@@ -26,7 +26,7 @@ export interface IdentityCache {
   /** Counts changes to what keys point at (keys attached, entities merged), so callers can tell nothing moved. */
   changes: number;
   /**
-   * Whether this transaction holds the identity-merge lock exclusively (see lock_identity_keys, migration 0009).
+   * Whether this transaction holds the identity-merge lock exclusively (see lock_and_read_identity_keys, migration 0011).
    * Only then may it merge; otherwise a merge throws MergeNeedsExclusiveLock and the caller retries in this mode.
    */
   mergesExclusive: boolean;
@@ -45,7 +45,7 @@ export class MergeNeedsExclusiveLock extends Error {
 
 /** Takes the identity-merge lock exclusively: for an unmerge, or any change of what existing keys point at. */
 export async function lockIdentityMerges(trx: Db): Promise<void> {
-  await lockAndRead(trx, [], [], true);
+  await readKeys(trx, [], true);
 }
 
 /**
@@ -144,8 +144,7 @@ export async function prefetchIdentityKeys(
 export async function prefetchIdentityNames(trx: Db, cache: IdentityCache, names: string[]): Promise<void> {
   const plan = planKeyRead(cache, names);
   if (!plan) return;
-  const result = await sql<{ read: string }>`select ${keyReadExpression(plan, cache)} as read`.execute(trx);
-  await applyKeyRead(trx, cache, plan, result.rows[0]!.read);
+  await applyKeyRead(trx, cache, plan, await readKeys(trx, plan.unsure, cache.mergesExclusive));
 }
 
 /** The keys a transaction is about to read: those the process remembers, and the others, sorted. */
@@ -181,9 +180,22 @@ export function planKeyRead(cache: IdentityCache, names: string[]): KeyRead | nu
 
 /** The call that locks and reads a plan's unsure keys (migration 0011); its value goes to applyKeyRead. */
 export function keyReadExpression(plan: KeyRead, cache: IdentityCache): RawBuilder<string> {
-  const parts = plan.unsure.map(splitName);
+  return keysCall(plan.unsure, cache.mergesExclusive);
+}
+
+/**
+ * lock_and_read_identity_keys (migration 0011): takes the identity-merge lock (shared, or exclusive), locks the
+ * absent keys of `names` (sorted) exclusively, and reads every one.
+ */
+function keysCall(names: string[], mergesExclusive: boolean): RawBuilder<string> {
+  const parts = names.map(splitName);
   return sql<string>`lock_and_read_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
-                                                 ${cache.mergesExclusive})`;
+                                                 ${mergesExclusive})`;
+}
+
+async function readKeys(trx: Db, names: string[], mergesExclusive: boolean): Promise<string> {
+  const result = await sql<{ read: string }>`select ${keysCall(names, mergesExclusive)} as read`.execute(trx);
+  return result.rows[0]!.read;
 }
 
 /** Puts what keyReadExpression read into the cache; reads the remembered keys again if they may have moved. */
@@ -200,7 +212,7 @@ export async function applyKeyRead(
   if (remembered.length > 0 && read.generation !== plan.rememberedAt) {
     // Keys moved since they were remembered: read them again (the merge lock is held now); the cache entries
     // they were given by planKeyRead are overwritten below. They existed, and keys are never deleted.
-    const again = await lockAndRead(trx, remembered, [], cache.mergesExclusive);
+    const again = parseKeyRead(await readKeys(trx, remembered, cache.mergesExclusive));
     for (const [k, id] of again.ids) found.set(k, id);
     unsure.push(...remembered);
   }
@@ -218,21 +230,6 @@ function splitName(name: string): [IdentityKind, string] {
 function parseKeyRead(json: string): { generation: string; ids: Map<string, string> } {
   const read = JSON.parse(json) as { generation: string; keys: Record<string, string> };
   return { generation: read.generation, ids: new Map(Object.entries(read.keys)) };
-}
-
-async function lockAndRead(
-  trx: Db,
-  names: string[],
-  exclusive: boolean[],
-  mergesExclusive: boolean,
-): Promise<{ generation: string; ids: Map<string, string> }> {
-  const parts = names.map(splitName);
-  const result = await sql<{ read: string }>`
-    select lock_identity_keys(${parts.map((p) => p[0])}::text[], ${parts.map((p) => p[1])}::text[],
-                              ${names.map((_, i) => exclusive[i] ?? false)}::boolean[], ${mergesExclusive}) as read`.execute(
-    trx,
-  );
-  return parseKeyRead(result.rows[0]!.read);
 }
 
 export interface ResolveOptions {

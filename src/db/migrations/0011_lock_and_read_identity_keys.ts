@@ -1,7 +1,8 @@
 // One call to load a chunk's identity keys, instead of a look-up without locks and then lock_identity_keys
 // (migration 0010) with the absent keys marked: the function finds the absent keys itself, under the identity-
 // merge lock, locks them exclusively in the order given, and reads every key. Each round trip to the server
-// costs more on these machines (about 0.3 ms of CPU, both sides) than the look-up's work.
+// costs more on these machines (about 0.3 ms of CPU, both sides) than the look-up's work. The application now
+// calls only this function; lock_identity_keys stays for processes of the previous version during an upgrade.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
